@@ -1,0 +1,121 @@
+"""One step of an LSTM cell, returning every gate value, and the seed's example weights.
+
+With v = [h_{t-1}; x_t] (length H + X) and each W of shape (H, H + X)::
+
+    f = sigmoid(W_f v + b_f)          forget gate
+    i = sigmoid(W_i v + b_i)          input gate
+    o = sigmoid(W_o v + b_o)          output gate
+    c_tilde = tanh(W_c v + b_c)       candidate cell value
+    c_t = f * c_{t-1} + i * c_tilde
+    h_t = o * tanh(c_t)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Array = NDArray[np.float64]
+GATES = ("f", "i", "o", "c")
+WEIGHT_NAMES = ("W_f", "b_f", "W_i", "b_i", "W_o", "b_o", "W_c", "b_c")
+
+
+@dataclass(frozen=True)
+class LSTMStep:
+    """Every value of one step; each array has shape (H,)."""
+
+    f: Array
+    i: Array
+    o: Array
+    c_tilde: Array
+    c: Array
+    h: Array
+
+    def as_lists(self) -> dict[str, list[float]]:
+        return {name: getattr(self, name).tolist() for name in ("f", "i", "o", "c_tilde", "c", "h")}
+
+
+def seed_preset() -> dict[str, Array]:
+    """The seed's example weights: H = 1, X = 3, so v = [h_{t-1}, x_1, x_2, x_3]."""
+    return {
+        "W_f": np.array([[0.0, 8.0, 0.0, 0.0]]),
+        "b_f": np.array([-4.0]),
+        "W_i": np.array([[0.0, 0.0, 9.0, 0.0]]),
+        "b_i": np.array([-4.5]),
+        "W_o": np.array([[0.0, 0.0, 0.0, 10.0]]),
+        "b_o": np.array([-5.0]),
+        "W_c": np.array([[1.0, 0.0, 0.0, 0.0]]),
+        "b_c": np.array([0.0]),
+    }
+
+
+SEED_H0 = (0.05,)
+SEED_C0 = (-0.02,)
+
+
+def sigmoid(z: Array) -> Array:
+    """1 / (1 + exp(-z)), without overflow for large |z|."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _finite_array(value: ArrayLike, name: str, ndim: int) -> Array:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name}: not an array of numbers ({error})") from None
+    if array.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim} dimension(s), got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name}: contains NaN or infinity")
+    return array
+
+
+def validate(
+    x: ArrayLike, h_prev: ArrayLike, c_prev: ArrayLike, weights: dict[str, Any]
+) -> tuple[Array, Array, Array, dict[str, Array]]:
+    """Arrays of the right shapes, or ValueError naming the argument that is wrong."""
+    x_arr = _finite_array(x, "x", 1)
+    h_arr = _finite_array(h_prev, "h", 1)
+    c_arr = _finite_array(c_prev, "c", 1)
+    n_hidden, n_in = h_arr.shape[0], x_arr.shape[0]
+    if n_hidden < 1 or n_in < 1:
+        raise ValueError("h, x: need at least one element each")
+    if c_arr.shape != (n_hidden,):
+        raise ValueError(f"c: expected shape ({n_hidden},) like h, got {c_arr.shape}")
+    missing = [name for name in WEIGHT_NAMES if name not in weights]
+    if missing:
+        raise ValueError(f"weights: missing {missing}")
+    checked: dict[str, Array] = {}
+    for gate in GATES:
+        W = _finite_array(weights[f"W_{gate}"], f"W_{gate}", 2)
+        b = _finite_array(weights[f"b_{gate}"], f"b_{gate}", 1)
+        if W.shape != (n_hidden, n_hidden + n_in):
+            raise ValueError(
+                f"W_{gate}: expected shape ({n_hidden}, {n_hidden + n_in}) = (H, H + X), got {W.shape}"
+            )
+        if b.shape != (n_hidden,):
+            raise ValueError(f"b_{gate}: expected shape ({n_hidden},), got {b.shape}")
+        checked[f"W_{gate}"], checked[f"b_{gate}"] = W, b
+    return x_arr, h_arr, c_arr, checked
+
+
+def step(
+    x: ArrayLike,
+    h_prev: ArrayLike,
+    c_prev: ArrayLike,
+    weights: dict[str, Any] | None = None,
+) -> LSTMStep:
+    """One LSTM step; `weights` defaults to the seed's preset."""
+    x_arr, h_arr, c_arr, w = validate(x, h_prev, c_prev, seed_preset() if weights is None else weights)
+    v = np.concatenate([h_arr, x_arr])
+    f = sigmoid(w["W_f"] @ v + w["b_f"])
+    i = sigmoid(w["W_i"] @ v + w["b_i"])
+    o = sigmoid(w["W_o"] @ v + w["b_o"])
+    c_tilde = np.tanh(w["W_c"] @ v + w["b_c"])
+    c = f * c_arr + i * c_tilde
+    h = o * np.tanh(c)
+    return LSTMStep(f=f, i=i, o=o, c_tilde=c_tilde, c=c, h=h)

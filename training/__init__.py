@@ -1,0 +1,1 @@
+"""Offline training of the character RNN: corpus, windows, SGD loop, evaluation, artifacts."""

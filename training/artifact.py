@@ -1,0 +1,204 @@
+"""Versioned model artifacts: a directory holding weights.npz and manifest.json.
+
+Writing is atomic: everything goes into a temporary sibling directory which is renamed into
+place only when complete, so an interrupted run never leaves a half-written artifact and never
+damages an existing one. Loading verifies the checksum, the alphabet and every shape, and
+raises ArtifactError naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.alphabet import ALPHABET
+from model.rnn import PARAM_NAMES, Params
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "weights.npz"
+MANIFEST_FILE = "manifest.json"
+
+
+class ArtifactError(Exception):
+    """An artifact is missing, corrupted or inconsistent; the message names file and reason."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A verified artifact: its weights and its manifest."""
+
+    path: Path
+    params: Params
+    manifest: dict[str, Any]
+
+    @property
+    def seq_length(self) -> int:
+        return int(self.manifest["seq_length"])
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save(
+    directory: str | Path,
+    params: Params,
+    manifest: dict[str, Any],
+    force: bool = False,
+    extra_files: Callable[[Path], None] | None = None,
+) -> Path:
+    """Write params and manifest (plus weights_sha256, format_version, alphabet) atomically.
+
+    `extra_files(tmp_dir)` may add files (a plot) before the directory is moved into place.
+    An existing artifact is replaced only with force=True.
+    """
+    target = Path(directory)
+    if target.exists() and not force:
+        raise FileExistsError(f"{target}: an artifact already exists there; pass --force to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        weights_path = tmp / WEIGHTS_FILE
+        with open(weights_path, "wb") as stream:
+            arrays: dict[str, Any] = {name: np.asarray(params[name]) for name in PARAM_NAMES}
+            np.savez(stream, **arrays)
+        full_manifest = {
+            "format_version": FORMAT_VERSION,
+            "alphabet": ALPHABET,
+            **manifest,
+            "weights_sha256": sha256_file(weights_path),
+        }
+        with open(tmp / MANIFEST_FILE, "w", encoding="utf-8") as stream:
+            json.dump(full_manifest, stream, indent=2, sort_keys=False)
+            stream.write("\n")
+        if extra_files is not None:
+            extra_files(tmp)
+        _fsync_dir_contents(tmp)
+        _replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _fsync_dir_contents(directory: Path) -> None:
+    for path in directory.iterdir():
+        with open(path, "rb") as stream:
+            os.fsync(stream.fileno())
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move tmp to target; an old target is moved aside first and removed only afterwards."""
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.rmdir(old)
+    os.rename(target, old)
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load(directory: str | Path) -> Artifact:
+    """Load and verify an artifact; ArtifactError names the file and what is wrong."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ArtifactError(f"{root}: artifact directory not found")
+    manifest = _read_manifest(root / MANIFEST_FILE)
+    weights_path = root / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ArtifactError(f"{weights_path}: file not found")
+    actual = sha256_file(weights_path)
+    if actual != manifest["weights_sha256"]:
+        raise ArtifactError(
+            f"{weights_path}: checksum mismatch (sha256 {actual}, manifest says {manifest['weights_sha256']})"
+        )
+    params = _read_weights(weights_path)
+    _check_shapes(weights_path, params, manifest)
+    return Artifact(path=root, params=params, manifest=manifest)
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ArtifactError(f"{path}: file not found")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtifactError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{path}: expected a JSON object")
+    required = ("format_version", "alphabet", "n_hidden", "seq_length", "weights_sha256")
+    missing = [key for key in required if key not in manifest]
+    if missing:
+        raise ArtifactError(f"{path}: missing fields {missing}")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path}: format_version {manifest['format_version']!r} is not supported"
+            f" (expected {FORMAT_VERSION})"
+        )
+    if manifest["alphabet"] != ALPHABET:
+        raise ArtifactError(f"{path}: alphabet {manifest['alphabet']!r} differs from {ALPHABET!r}")
+    for key in ("n_hidden", "seq_length"):
+        value = manifest[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ArtifactError(f"{path}: {key} must be a positive integer, got {value!r}")
+    return manifest
+
+
+def _read_weights(path: Path) -> Params:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = set(archive.files)
+            if names != set(PARAM_NAMES):
+                raise ArtifactError(f"{path}: holds arrays {sorted(names)}, expected {list(PARAM_NAMES)}")
+            params = {name: archive[name] for name in PARAM_NAMES}
+    except ArtifactError:
+        raise
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise ArtifactError(f"{path}: contains a pickled object array, refused") from None
+        raise ArtifactError(f"{path}: unreadable ({error})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
+        raise ArtifactError(f"{path}: unreadable ({error})") from None
+    return params
+
+
+def _check_shapes(path: Path, params: Params, manifest: dict[str, Any]) -> None:
+    n_hidden, n_symbols = manifest["n_hidden"], len(ALPHABET)
+    expected = {
+        "U": (n_hidden, n_symbols),
+        "W": (n_hidden, n_hidden),
+        "V": (n_symbols, n_hidden),
+        "b": (n_hidden,),
+        "c": (n_symbols,),
+    }
+    for name, shape in expected.items():
+        array = params[name]
+        if array.shape != shape:
+            raise ArtifactError(f"{path}: {name} has shape {array.shape}, expected {shape} (shape mismatch)")
+        if not np.issubdtype(array.dtype, np.floating):
+            raise ArtifactError(f"{path}: {name} has dtype {array.dtype}, expected floating point")
+        if not np.all(np.isfinite(array)):
+            raise ArtifactError(f"{path}: {name} contains NaN or infinity")
