@@ -1,0 +1,87 @@
+"""Corpus reading and the training / held-out windows, as offsets in the simplified text."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model.alphabet import encode, simplify
+
+CORPUS_ENV = "CHAR_RNN_CORPUS"
+DEFAULT_CORPUS = Path("data/origin_of_species.txt")
+HELDOUT_FRACTION = 0.1
+
+
+class CorpusNotFoundError(FileNotFoundError):
+    """The corpus file is missing; the message says where to get it."""
+
+
+def default_corpus_path() -> Path:
+    """$CHAR_RNN_CORPUS if set, else data/origin_of_species.txt."""
+    return Path(os.environ.get(CORPUS_ENV) or DEFAULT_CORPUS)
+
+
+def read_corpus(path: str | Path) -> tuple[str, str]:
+    """(simplified text, sha256 of the file's bytes); CorpusNotFoundError if missing."""
+    corpus = Path(path)
+    if not corpus.is_file():
+        raise CorpusNotFoundError(
+            f"corpus not found at {corpus}: download 'On the Origin of Species' as plain text "
+            f"(Project Gutenberg eBook #1228), then pass --corpus PATH or set {CORPUS_ENV}"
+        )
+    raw = corpus.read_bytes()
+    return simplify(raw.decode("utf-8", errors="replace")), hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class Span:
+    """Windows start at s = start, start + stride, ... while s + seq_length < end."""
+
+    start: int
+    end: int
+    stride: int
+
+    def starts(self, seq_length: int) -> NDArray[np.int64]:
+        last_start = self.end - seq_length - 1  # the window's target must lie inside the span
+        return np.arange(self.start, max(last_start + 1, self.start), self.stride, dtype=np.int64)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"start": self.start, "end": self.end, "stride": self.stride}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Span:
+        return cls(start=int(data["start"]), end=int(data["end"]), stride=int(data["stride"]))
+
+
+def train_span(n_chars: int, seq_length: int, samples: int, stride: int) -> Span:
+    """`samples` windows from offset 0, never reaching into the held-out tail."""
+    end = min(samples * stride - stride + seq_length + 1, heldout_start(n_chars))
+    return Span(start=0, end=end, stride=stride)
+
+
+def heldout_start(n_chars: int) -> int:
+    return n_chars - int(n_chars * HELDOUT_FRACTION)
+
+
+def heldout_span(n_chars: int, seq_length: int) -> Span:
+    """The last 10% of the text in non-overlapping windows."""
+    return Span(start=heldout_start(n_chars), end=n_chars, stride=seq_length)
+
+
+def windows(
+    indices: NDArray[np.int64], span: Span, seq_length: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(inputs, targets), each of shape (n_windows, seq_length); targets are inputs shifted by one."""
+    starts = span.starts(seq_length)
+    offsets = starts[:, None] + np.arange(seq_length)[None, :]
+    return indices[offsets], indices[offsets + 1]
+
+
+def encode_text(simplified: str) -> NDArray[np.int64]:
+    return encode(simplified)
