@@ -1,0 +1,39 @@
+"""Loss and accuracy per epoch as a PNG beside the artifact (needs the optional 'plot' extra)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from training.train import EpochRecord
+
+PLOT_FILE = "training.png"
+
+
+def writer(history: list[EpochRecord]) -> Callable[[Path], None]:
+    """A callback that draws the plot into an artifact directory, or says why it cannot."""
+
+    def write(directory: Path) -> None:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print("note: matplotlib not installed (pip install '.[plot]'); no plot written", file=sys.stderr)
+            return
+        epochs = [record.epoch for record in history]
+        figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
+        loss_axis.plot(epochs, [record.loss for record in history], marker="o")
+        loss_axis.set(xlabel="epoch", ylabel="mean loss per window", title="Training loss")
+        for key, label in (("train_accuracy", "train"), ("heldout_accuracy", "held-out")):
+            values = [100 * record.metrics.get(key, float("nan")) for record in history]
+            accuracy_axis.plot(epochs, values, marker="o", label=label)
+        accuracy_axis.set(xlabel="epoch", ylabel="next character right (%)", title="Accuracy (question d)")
+        accuracy_axis.legend()
+        figure.tight_layout()
+        figure.savefig(directory / PLOT_FILE, dpi=100)
+        plt.close(figure)
+
+    return write

@@ -1,0 +1,127 @@
+"""The SGD loop: per-sample (batch 1, as the seed) or minibatch, with a stepwise learning rate."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model.rnn import PARAM_NAMES, Params, loss_and_grads
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """learning_rate * decay ** ((epoch - 1) // segment): constant within each segment."""
+
+    learning_rate: float = 0.001
+    segment: int = 5
+    decay: float = 0.5
+
+    def rate(self, epoch: int) -> float:
+        return self.learning_rate * self.decay ** ((epoch - 1) // self.segment)
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    learning_rate: float
+    loss: float
+    seconds: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "learning_rate": self.learning_rate,
+            "loss": self.loss,
+            **self.metrics,
+            "seconds": self.seconds,
+        }
+
+
+def sgd_update(params: Params, grads: Params, learning_rate: float, clip: float | None) -> None:
+    """p <- p - learning_rate * clip(dp, -clip, clip), in place, reusing the gradient buffers."""
+    for name in PARAM_NAMES:
+        grad = grads[name]
+        if clip is not None:
+            np.clip(grad, -clip, clip, out=grad)
+        grad *= learning_rate
+        params[name] -= grad
+
+
+class Progress:
+    """A one-line progress bar with the running loss, redrawn at most every 0.2 s."""
+
+    def __init__(self, total: int, label: str, stream: TextIO = sys.stderr, width: int = 30) -> None:
+        self.total, self.label, self.stream, self.width = total, label, stream, width
+        self.last_draw = 0.0
+
+    def update(self, done: int, running_loss: float) -> None:
+        now = time.monotonic()
+        if done < self.total and now - self.last_draw < 0.2:
+            return
+        self.last_draw = now
+        filled = self.width * done // max(self.total, 1)
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{self.total} loss {running_loss:.4f}")
+        if done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def run_epoch(
+    params: Params,
+    inputs: NDArray[np.int64],
+    targets: NDArray[np.int64],
+    learning_rate: float,
+    batch_size: int,
+    rng: np.random.Generator,
+    clip: float | None = None,
+    progress: Progress | None = None,
+) -> float:
+    """One pass over the windows in a shuffled order; returns the mean per-window loss."""
+    order = rng.permutation(inputs.shape[0])
+    total_loss = 0.0
+    for first in range(0, order.size, batch_size):
+        batch = order[first : first + batch_size]
+        loss, grads = loss_and_grads(params, inputs[batch], targets[batch])
+        sgd_update(params, grads, learning_rate, clip)
+        total_loss += loss * batch.size
+        if progress is not None:
+            done = first + batch.size
+            progress.update(done, total_loss / done)
+    return total_loss / order.size
+
+
+def train(
+    params: Params,
+    inputs: NDArray[np.int64],
+    targets: NDArray[np.int64],
+    epochs: int,
+    schedule: Schedule,
+    batch_size: int = 1,
+    seed: int = 0,
+    clip: float | None = None,
+    evaluate: Callable[[Params], dict[str, float]] | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    show_progress: bool = False,
+) -> list[EpochRecord]:
+    """Train `params` in place for `epochs` epochs; return one record per epoch."""
+    rng = np.random.default_rng(seed)
+    history = []
+    for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
+        rate = schedule.rate(epoch)
+        progress = Progress(inputs.shape[0], f"epoch {epoch}/{epochs}") if show_progress else None
+        loss = run_epoch(params, inputs, targets, rate, batch_size, rng, clip, progress)
+        metrics = evaluate(params) if evaluate is not None else {}
+        record = EpochRecord(epoch, rate, loss, time.perf_counter() - started, metrics)
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    return history
