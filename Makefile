@@ -26,6 +26,10 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest
 
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench
+
 train: $(STAMP)
 	$(BIN)/python -m training --out artifacts/char-rnn-assignment --force
 
