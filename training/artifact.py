@@ -76,6 +76,7 @@ def save(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a service running as another user reads it
         weights_path = tmp / WEIGHTS_FILE
         with open(weights_path, "wb") as stream:
             arrays: dict[str, Any] = {name: np.asarray(params[name]) for name in PARAM_NAMES}
@@ -168,6 +169,8 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 
 
 def _read_weights(path: Path) -> Params:
+    if not zipfile.is_zipfile(path):
+        raise ArtifactError(f"{path}: unreadable (not a .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = set(archive.files)

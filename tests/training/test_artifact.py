@@ -1,0 +1,188 @@
+"""Artifacts: round trip, atomic replacement, and every kind of damage refused by name."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.rnn import PARAM_NAMES, Params, init_params
+from training import artifact
+from training.artifact import ArtifactError, load, save, sha256_file
+
+MANIFEST = {"name": "tiny", "n_hidden": 6, "seq_length": 4, "metrics": {"train": {"accuracy": 0.5}}}
+
+
+def tiny_params() -> Params:
+    return init_params(27, 6, 27, seed=3)
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    return save(tmp_path / "model", tiny_params(), MANIFEST)
+
+
+def rewrite_manifest(directory: Path, **changes: object) -> None:
+    path = directory / artifact.MANIFEST_FILE
+    manifest = json.loads(path.read_text())
+    manifest.update(changes)
+    path.write_text(json.dumps(manifest))
+
+
+def rewrite_weights(directory: Path, arrays: dict[str, np.ndarray], allow_pickle: bool = False) -> None:
+    """Replace weights.npz and update the manifest's checksum, so only the content is wrong."""
+    path = directory / artifact.WEIGHTS_FILE
+    with open(path, "wb") as stream:
+        np.savez(stream, allow_pickle=allow_pickle, **arrays)
+    rewrite_manifest(directory, weights_sha256=sha256_file(path))
+
+
+def test_round_trip_keeps_weights_and_manifest(saved: Path) -> None:
+    loaded = load(saved)
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(loaded.params[name], tiny_params()[name])
+    assert loaded.seq_length == 4 and loaded.name == "tiny"
+    assert loaded.manifest["format_version"] == artifact.FORMAT_VERSION
+    assert loaded.manifest["alphabet"] == " abcdefghijklmnopqrstuvwxyz"
+    assert loaded.manifest["weights_sha256"] == sha256_file(saved / "weights.npz")
+    assert loaded.manifest["metrics"] == {"train": {"accuracy": 0.5}}
+    assert sorted(path.name for path in saved.iterdir()) == ["manifest.json", "weights.npz"]
+
+
+def test_weights_npz_holds_exactly_the_five_arrays(saved: Path) -> None:
+    with zipfile.ZipFile(saved / "weights.npz") as archive:
+        assert sorted(archive.namelist()) == sorted(f"{name}.npy" for name in PARAM_NAMES)
+
+
+def test_existing_artifact_is_replaced_only_with_force(saved: Path) -> None:
+    with pytest.raises(FileExistsError, match="pass --force"):
+        save(saved, init_params(27, 6, 27, seed=4), MANIFEST)
+    np.testing.assert_array_equal(load(saved).params["W"], tiny_params()["W"])
+    save(saved, init_params(27, 6, 27, seed=4), MANIFEST, force=True)
+    np.testing.assert_array_equal(load(saved).params["W"], init_params(27, 6, 27, seed=4)["W"])
+    assert [path.name for path in saved.parent.iterdir()] == ["model"]
+
+
+def test_exception_mid_write_leaves_no_artifact(tmp_path: Path) -> None:
+    def fail(directory: Path) -> None:
+        assert (directory / "weights.npz").exists()  # the failure happens mid-write
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        save(tmp_path / "new", tiny_params(), MANIFEST, extra_files=fail)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_exception_mid_write_keeps_the_old_artifact_intact(saved: Path) -> None:
+    before = {path.name: path.read_bytes() for path in saved.iterdir()}
+
+    def fail(directory: Path) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        save(saved, init_params(27, 6, 27, seed=9), MANIFEST, force=True, extra_files=fail)
+    assert {path.name: path.read_bytes() for path in saved.iterdir()} == before
+    assert [path.name for path in saved.parent.iterdir()] == ["model"]
+    load(saved)
+
+
+def test_missing_directory_and_files_are_named(saved: Path, tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="absent: artifact directory not found"):
+        load(tmp_path / "absent")
+    (saved / "weights.npz").unlink()
+    with pytest.raises(ArtifactError, match=r"weights\.npz: file not found"):
+        load(saved)
+    (saved / "manifest.json").unlink()
+    with pytest.raises(ArtifactError, match=r"manifest\.json: file not found"):
+        load(saved)
+
+
+def test_corrupted_weights_fail_the_checksum(saved: Path) -> None:
+    path = saved / "weights.npz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=r"weights\.npz: checksum mismatch"):
+        load(saved)
+
+
+def test_another_alphabet_is_refused(saved: Path) -> None:
+    rewrite_manifest(saved, alphabet="abcdefghijklmnopqrstuvwxyz ")
+    with pytest.raises(
+        ArtifactError, match=r"manifest\.json: alphabet 'abcdefghijklmnopqrstuvwxyz ' differs"
+    ):
+        load(saved)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"format_version": 99}, "format_version 99 is not supported"),
+        ({"seq_length": 0}, "seq_length must be a positive integer"),
+        ({"n_hidden": "400"}, "n_hidden must be a positive integer"),
+    ],
+)
+def test_inconsistent_manifest_fields_are_named(
+    saved: Path, changes: dict[str, object], message: str
+) -> None:
+    rewrite_manifest(saved, **changes)
+    with pytest.raises(ArtifactError, match=message):
+        load(saved)
+
+
+def test_manifest_that_is_not_json_is_refused(saved: Path) -> None:
+    (saved / "manifest.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match=r"manifest\.json: not valid JSON"):
+        load(saved)
+
+
+def test_manifest_disagreeing_on_hidden_size_is_a_shape_mismatch(saved: Path) -> None:
+    rewrite_manifest(saved, n_hidden=7)
+    with pytest.raises(
+        ArtifactError, match=r"weights\.npz: U has shape \(6, 27\), expected \(7, 27\) \(shape"
+    ):
+        load(saved)
+
+
+def test_wrong_array_shape_is_refused(saved: Path) -> None:
+    arrays = dict(tiny_params())
+    arrays["c"] = np.zeros(26)
+    rewrite_weights(saved, arrays)
+    with pytest.raises(ArtifactError, match=r"c has shape \(26,\), expected \(27,\) \(shape mismatch\)"):
+        load(saved)
+
+
+def test_missing_or_extra_arrays_are_refused(saved: Path) -> None:
+    arrays = dict(tiny_params())
+    arrays["extra"] = np.zeros(1)
+    rewrite_weights(saved, arrays)
+    with pytest.raises(ArtifactError, match="holds arrays"):
+        load(saved)
+
+
+def test_pickle_inside_the_npz_is_refused(saved: Path) -> None:
+    arrays: dict[str, np.ndarray] = dict(tiny_params())
+    arrays["b"] = np.array([{"payload": "anything"}] * 6, dtype=object)
+    rewrite_weights(saved, arrays, allow_pickle=True)
+    with pytest.raises(ArtifactError, match="contains a pickled object array, refused"):
+        load(saved)
+
+
+def test_non_finite_weights_are_refused(saved: Path) -> None:
+    arrays = dict(tiny_params())
+    arrays["W"] = arrays["W"].copy()
+    arrays["W"][0, 0] = np.nan
+    rewrite_weights(saved, arrays)
+    with pytest.raises(ArtifactError, match="W contains NaN or infinity"):
+        load(saved)
+
+
+def test_weights_that_are_not_a_zip_are_refused(saved: Path) -> None:
+    path = saved / "weights.npz"
+    path.write_bytes(b"not a zip file at all")
+    rewrite_manifest(saved, weights_sha256=sha256_file(path))
+    with pytest.raises(ArtifactError, match=r"weights\.npz: unreadable"):
+        load(saved)

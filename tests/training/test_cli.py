@@ -1,0 +1,122 @@
+"""python -m training and python -m training.evaluate, end to end on a small corpus made here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model.alphabet import encode
+from training.artifact import load
+from training.data import Span, read_corpus
+from training.evaluate import count_correct, sentence
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL_CORPUS = "The Origin of Species, by Charles Darwin. " * 40 + "Natural selection acts slowly. " * 20
+TRAIN_ARGS = ["--hidden", "16", "--seq-length", "6", "--samples", "300", "--epochs", "3", "--lr", "0.01"]
+
+
+def run_module(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "small.txt"
+    path.write_text(SMALL_CORPUS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(
+    corpus: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    out = tmp_path_factory.mktemp("artifacts") / "small"
+    result = run_module("training", "--corpus", str(corpus), "--out", str(out), *TRAIN_ARGS)
+    return out, result
+
+
+def test_cli_writes_a_loadable_artifact_with_one_line_per_epoch(
+    trained: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, result = trained
+    assert result.returncode == 0, result.stderr
+    epoch_lines = [line for line in result.stdout.splitlines() if line.startswith("epoch")]
+    assert len(epoch_lines) == 3
+    assert "train" in epoch_lines[0] and "heldout" in epoch_lines[0] and "loss" in epoch_lines[0]
+    assert "loss" in result.stderr  # the progress bar with the running loss
+    manifest = load(out).manifest
+    assert manifest["hyperparameters"]["epochs"] == 3
+    assert [entry["epoch"] for entry in manifest["history"]] == [1, 2, 3]
+    assert manifest["history"][-1]["loss"] < manifest["history"][0]["loss"]
+    for key in ("corpus_sha256", "training_seconds", "created_at", "code_version", "weights_sha256"):
+        assert key in manifest
+
+
+def test_recorded_metrics_are_recomputed_from_the_weights(
+    trained: tuple[Path, subprocess.CompletedProcess[str]], corpus: Path
+) -> None:
+    artifact = load(trained[0])
+    text, digest = read_corpus(corpus)
+    assert artifact.manifest["corpus_sha256"] == digest
+    indices = encode(text)
+    for split in ("train", "heldout"):
+        span = Span.from_dict(artifact.manifest["data"][split])
+        measured = count_correct(artifact.params, indices, span, artifact.seq_length)
+        assert artifact.manifest["metrics"][split] == measured.as_dict()
+    assert artifact.manifest["metrics"]["train"]["samples"] == 300
+
+
+def test_evaluate_prints_the_sentence(
+    trained: tuple[Path, subprocess.CompletedProcess[str]], corpus: Path
+) -> None:
+    result = run_module("training.evaluate", "--artifact", str(trained[0]), "--corpus", str(corpus))
+    assert result.returncode == 0, result.stderr
+    artifact = load(trained[0])
+    indices = encode(read_corpus(corpus)[0])
+    train, heldout = (
+        count_correct(artifact.params, indices, Span.from_dict(artifact.manifest["data"][split]), 6)
+        for split in ("train", "heldout")
+    )
+    assert result.stdout.strip() == sentence(train, heldout)
+    assert result.stdout.startswith("The RNN guesses the next character correctly ")
+
+
+def test_existing_artifact_needs_force(
+    trained: tuple[Path, subprocess.CompletedProcess[str]], corpus: Path
+) -> None:
+    before = (trained[0] / "weights.npz").read_bytes()
+    result = run_module("training", "--corpus", str(corpus), "--out", str(trained[0]), *TRAIN_ARGS)
+    assert result.returncode == 2
+    assert "pass --force to replace it" in result.stderr
+    assert (trained[0] / "weights.npz").read_bytes() == before
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_module(
+        "training",
+        "--out",
+        str(tmp_path / "out"),
+        *TRAIN_ARGS,
+        env={"CHAR_RNN_CORPUS": str(tmp_path / "none.txt")},
+    )
+    assert result.returncode == 2
+    assert "corpus not found at" in result.stderr and "Project Gutenberg eBook #1228" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--epochs", "0"), ("--lr", "-1"), ("--batch-size", "0")])
+def test_bad_flags_are_refused_by_name(flag: str, value: str, corpus: Path, tmp_path: Path) -> None:
+    result = run_module("training", "--corpus", str(corpus), "--out", str(tmp_path / "x"), flag, value)
+    assert result.returncode == 2
+    assert flag in result.stderr
