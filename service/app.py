@@ -1,0 +1,60 @@
+"""The app factory: settings and a verified artifact in, a FastAPI app out."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from service import errors
+from service.middleware import AccessLog, BodySizeLimit
+from service.predictor import Predictor, load_predictor
+from service.routes import lstm, meta, predict
+from service.schemas import MessageResponse
+from service.settings import Settings
+from training.artifact import Artifact
+
+DESCRIPTION = (
+    "A character-level RNN (27 symbols: space and a-z) trained with hand-written BPTT in NumPy on "
+    "Darwin's *On the Origin of Species*, plus one step of an LSTM cell. Every answer is JSON; "
+    "bad input gets a 4xx naming the field."
+)
+
+
+def _package_version() -> str:
+    try:
+        return version("char-rnn-service")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
+    """The service on `artifact`, or on the one at settings.artifact (ArtifactError if unusable)."""
+    predictor = (
+        Predictor(artifact, settings.max_text_chars, settings.predict_cache_size)
+        if artifact is not None
+        else load_predictor(settings.artifact_path, settings.max_text_chars, settings.predict_cache_size)
+    )
+    app = FastAPI(
+        title="char-rnn-service",
+        version=_package_version(),
+        description=DESCRIPTION,
+        debug=False,
+        responses={413: {"model": MessageResponse, "description": "Request body over MAX_BODY_BYTES"}},
+    )
+    app.state.settings = settings
+    app.state.predictor = predictor
+    for module in (meta, predict, lstm):
+        app.include_router(module.router)
+    errors.install(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)  # added last, so outermost: it also logs the 413s
+    return app

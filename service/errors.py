@@ -1,0 +1,56 @@
+"""Error responses: every 4xx is JSON in FastAPI's {"detail": ...} shape, and no input echoes back.
+
+422 bodies keep FastAPI's standard list of {"type", "loc", "msg"} items; the "input" FastAPI
+would add is left out so that a rejected request (up to 1 MB) is never copied into the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from service.predictor import InputError
+
+logger = logging.getLogger("service.errors")
+
+
+def unprocessable(errors: Iterable[Mapping[str, Any]]) -> JSONResponse:
+    """422 with FastAPI's {"detail": [{"type", "loc", "msg"}, ...]} body."""
+    detail = [{"type": error["type"], "loc": list(error["loc"]), "msg": _message(error)} for error in errors]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error["type"] == "json_invalid" and "error" in error.get("ctx", {}):
+        return f"{error['msg']}: {error['ctx']['error']}"
+    return str(error["msg"])
+
+
+async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The body did not match the request model."""
+    assert isinstance(exc, RequestValidationError)
+    return unprocessable(exc.errors())
+
+
+async def input_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A well-formed value the model cannot use (too long, only spaces, wrong shapes)."""
+    assert isinstance(exc, InputError)
+    return unprocessable([{"type": exc.kind, "loc": exc.loc, "msg": exc.message}])
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: log it with its traceback and answer 500 JSON without details."""
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(status_code=500, content={"detail": "Internal server error"})
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers above on `app`."""
+    app.add_exception_handler(RequestValidationError, request_validation_handler)
+    app.add_exception_handler(InputError, input_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)

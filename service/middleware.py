@@ -1,0 +1,121 @@
+"""Pure ASGI middleware: the request body limit and the one-line-per-request access log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_logger = logging.getLogger("service.access")
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once the streamed body passes the limit; FastAPI answers it as 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=body_limit_message(limit))
+
+
+def body_limit_message(limit: int) -> str:
+    return f"Request body is larger than the limit of {limit} bytes (MAX_BODY_BYTES)"
+
+
+class BodySizeLimit:
+    """413 for a body over `max_bytes`: by its Content-Length, or by counting the bytes streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await _send_json(send, 413, body_limit_message(self.max_bytes))
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLarge:
+            # Reached only when no handler turned it into a response already.
+            if started:
+                raise
+            await _send_json(send, 413, body_limit_message(self.max_bytes))
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _path(scope: Scope) -> str:
+    # The raw, still percent-encoded path: a decoded one could carry a newline into the log.
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if isinstance(raw, bytes) else repr(scope["path"])
+
+
+async def _send_json(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class AccessLog:
+    """One log line per request: client, method, path (no query, no body), status, duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
+
+        async def watched_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        finally:
+            if access_logger.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                access_logger.info(
+                    '%s "%s %s" %d %.1fms',
+                    f"{client[0]}:{client[1]}" if client else "-",
+                    scope["method"],
+                    _path(scope),
+                    status,
+                    (time.perf_counter() - start) * 1000,
+                )

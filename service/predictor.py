@@ -1,0 +1,185 @@
+"""The loaded model and everything the handlers need from it, precomputed once at start.
+
+A Predictor is never mutated after construction and model.rnn's functions are pure, so one
+instance serves every thread of the pool at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import ValidationError
+
+from model.alphabet import ALPHABET, SIZE, decode, encode, simplify
+from model.rnn import generate, next_char_probabilities
+from service.schemas import CharProbability, ModelInfo, RecordedAccuracy, SplitAccuracy
+from training.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
+from training.evaluate import Accuracy, accuracy_on_text, sentence
+
+Loc = tuple[str | int, ...]
+Ranking = tuple[CharProbability, ...]
+
+
+class InputError(ValueError):
+    """A request value the model cannot use; `loc` names the field as in FastAPI's 422s."""
+
+    def __init__(self, loc: Loc, message: str, kind: str = "value_error") -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+        self.kind = kind
+
+
+class RankingCache:
+    """A bounded LRU map from window to its ranking, safe to share between threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, Ranking] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, window: str) -> Ranking | None:
+        with self._lock:
+            ranking = self._entries.get(window)
+            if ranking is not None:
+                self._entries.move_to_end(window)
+            return ranking
+
+    def put(self, window: str, ranking: Ranking) -> None:
+        if self.size < 1:
+            return
+        with self._lock:
+            self._entries[window] = ranking
+            self._entries.move_to_end(window)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+class Predictor:
+    """Prediction, generation and evaluation on one verified artifact."""
+
+    def __init__(self, artifact: Artifact, max_text_chars: int, cache_size: int = 4096) -> None:
+        self.params = artifact.params
+        self.seq_length = artifact.seq_length
+        self.max_text_chars = max_text_chars
+        self.info = describe(artifact)
+        self.recorded = recorded_accuracy(self.info, artifact.path / MANIFEST_FILE)
+        # The answer depends on the window alone, so a repeated window skips the forward pass.
+        self.cache = RankingCache(cache_size)
+        # Enough raw characters to hold seq_length simplified ones unless punctuation dominates.
+        self._tail_chars = 4 * self.seq_length + 64
+
+    def window(self, text: str, loc: Loc) -> str:
+        """The last seq_length characters of simplify(text); InputError if it has no letter.
+
+        Simplifying only a tail of the text gives the same last characters whenever that tail
+        simplifies to at least seq_length characters with a letter among them, so the work does
+        not grow with the text; otherwise the whole text is simplified.
+        """
+        self._check_length(text, loc)
+        simplified = simplify(text[-self._tail_chars :])
+        if len(simplified) < self.seq_length or not simplified.strip():
+            simplified = simplify(text)
+            if not simplified.strip():
+                raise InputError(
+                    loc, "Text simplifies to nothing but spaces: the model reads only letters a-z"
+                )
+        return simplified[-self.seq_length :]
+
+    def probabilities(self, windows: Sequence[str]) -> NDArray[np.float64]:
+        """Next-character distribution for each window, shape (len(windows), 27).
+
+        Windows of equal length share one forward pass: all full windows go in one batch.
+        """
+        result = np.empty((len(windows), SIZE))
+        by_length: dict[int, list[int]] = {}
+        for position, window in enumerate(windows):
+            by_length.setdefault(len(window), []).append(position)
+        for length, positions in by_length.items():
+            indices = encode("".join(windows[p] for p in positions)).reshape(len(positions), length)
+            result[positions] = next_char_probabilities(self.params, indices)
+        return result
+
+    def ranking(self, window: str) -> Ranking:
+        """All 27 characters after `window`, most probable first; computed once per window."""
+        ranking = self.cache.get(window)
+        if ranking is None:
+            ranking = tuple(self.top(self.probabilities([window])[0], SIZE))
+            self.cache.put(window, ranking)
+        return ranking
+
+    @staticmethod
+    def top(probabilities: NDArray[np.float64], k: int) -> list[CharProbability]:
+        """The k most probable characters of one distribution, ties in alphabet order."""
+        values = probabilities.tolist()
+        order = np.argsort(-probabilities, kind="stable")[:k].tolist()
+        return [CharProbability(char=ALPHABET[index], probability=values[index]) for index in order]
+
+    def generate(self, window: str, n: int, temperature: float, seed: int | None) -> str:
+        """n characters continuing `window` (the seed notebook's Generate)."""
+        produced = generate(self.params, encode(window), n, self.seq_length, temperature, seed)
+        return decode(produced)
+
+    def accuracy(self, text: str, loc: Loc) -> Accuracy:
+        """How often each seq_length window of the simplified text predicts its next character."""
+        self._check_length(text, loc)
+        indices = encode(simplify(text))
+        if indices.size <= self.seq_length:
+            raise InputError(
+                loc,
+                f"Text simplifies to {indices.size} characters; at least seq_length + 1 = "
+                f"{self.seq_length + 1} are needed for one window",
+                "too_short",
+            )
+        return accuracy_on_text(self.params, indices, self.seq_length)
+
+    def _check_length(self, text: str, loc: Loc) -> None:
+        if len(text) > self.max_text_chars:
+            raise InputError(
+                loc,
+                f"String should have at most {self.max_text_chars} characters (MAX_TEXT_CHARS)",
+                "string_too_long",
+            )
+
+
+def load_predictor(directory: Path, max_text_chars: int, cache_size: int = 4096) -> Predictor:
+    """Load, verify and describe an artifact; ArtifactError names the file and the reason."""
+    return Predictor(load(directory), max_text_chars, cache_size)
+
+
+def describe(artifact: Artifact) -> ModelInfo:
+    """GET /model's answer; ArtifactError if the manifest lacks what the service reports."""
+    manifest = artifact.manifest
+    n_hidden, n_in = artifact.params["U"].shape
+    try:
+        return ModelInfo.model_validate(
+            {**manifest, "name": artifact.name, "n_in": n_in, "n_hidden": n_hidden, "n_out": n_in}
+        )
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise ArtifactError(f"{artifact.path / MANIFEST_FILE}: field {field}: {first['msg']}") from None
+
+
+def recorded_accuracy(info: ModelInfo, manifest_path: Path) -> RecordedAccuracy:
+    """GET /accuracy's answer: the manifest's metrics and the sentence that reads them."""
+    splits = {}
+    for split in ("train", "heldout"):
+        if split not in info.metrics:
+            raise ArtifactError(f"{manifest_path}: field metrics.{split}: missing")
+        splits[split] = info.metrics[split]
+    return RecordedAccuracy(
+        train=splits["train"],
+        heldout=splits["heldout"],
+        sentence=sentence(_as_accuracy(splits["train"]), _as_accuracy(splits["heldout"])),
+    )
+
+
+def _as_accuracy(split: SplitAccuracy) -> Accuracy:
+    # The manifest records the ratio and the count; sentence() only reads those two.
+    return Accuracy(correct=round(split.accuracy * split.samples), total=split.samples)

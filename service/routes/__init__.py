@@ -1,0 +1,1 @@
+"""One router per concern: meta (what is served), predict (the RNN), lstm (the LSTM cell)."""

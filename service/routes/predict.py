@@ -1,0 +1,113 @@
+"""The character RNN at work: next-character prediction, generation and accuracy on a text."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from fastapi.concurrency import run_in_threadpool
+
+from service.deps import PredictorDep, SettingsDep
+from service.predictor import InputError, Predictor, Ranking
+from service.schemas import (
+    AccuracyRequest,
+    AccuracyResponse,
+    GenerateRequest,
+    GenerateResponse,
+    PredictBatchRequest,
+    PredictBatchResponse,
+    PredictNextRequest,
+    PredictNextResponse,
+    ValidationErrorResponse,
+)
+
+router = APIRouter(tags=["prediction"], responses={422: {"model": ValidationErrorResponse}})
+
+TEXT_LOC = ("body", "text")
+INLINE_TEXT_CHARS = 1000  # longer texts are windowed in the thread pool
+
+PREDICT_EXAMPLES: dict[str, Any] = {
+    "darwin": {"summary": "The seed's prompt", "value": {"text": "harles dar", "top_k": 5}},
+}
+BATCH_EXAMPLES: dict[str, Any] = {
+    "two": {"summary": "Two texts", "value": {"texts": ["harles dar", "origin of spe"], "top_k": 3}},
+}
+GENERATE_EXAMPLES: dict[str, Any] = {
+    "greedy": {"summary": "Greedy", "value": {"text": "harles dar", "n": 40, "temperature": 0}},
+    "sampled": {
+        "summary": "Sampled, reproducible",
+        "value": {"text": "harles dar", "n": 40, "temperature": 0.8, "seed": 7},
+    },
+}
+ACCURACY_EXAMPLES: dict[str, Any] = {
+    "sentence": {
+        "summary": "One sentence of Darwin",
+        "value": {
+            "text": "When we look to the individuals of the same variety or sub-variety of our older "
+            "cultivated plants and animals, one of the first points which strikes us"
+        },
+    },
+}
+
+
+@router.post("/predict-next")
+async def predict_next(
+    request: Annotated[PredictNextRequest, Body(openapi_examples=PREDICT_EXAMPLES)],
+    predictor: PredictorDep,
+) -> PredictNextResponse:
+    """The most probable next characters after the last seq_length simplified characters of a text."""
+    # The one async handler, for throughput: a short text whose window was seen before is
+    # answered on the event loop with a bounded amount of string work and no NumPy; the
+    # forward pass and any long text go to the thread pool.
+    if len(request.text) <= INLINE_TEXT_CHARS:
+        window = predictor.window(request.text, TEXT_LOC)
+        cached = predictor.cache.get(window)
+        ranking = cached if cached is not None else await run_in_threadpool(predictor.ranking, window)
+    else:
+        window, ranking = await run_in_threadpool(_window_and_ranking, predictor, request.text)
+    return PredictNextResponse(next_char=ranking[0].char, top=list(ranking[: request.top_k]), window=window)
+
+
+def _window_and_ranking(predictor: Predictor, text: str) -> tuple[str, Ranking]:
+    window = predictor.window(text, TEXT_LOC)
+    return window, predictor.ranking(window)
+
+
+@router.post("/predict-next/batch")
+def predict_next_batch(
+    request: Annotated[PredictBatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
+    predictor: PredictorDep,
+    settings: SettingsDep,
+) -> PredictBatchResponse:
+    """/predict-next for up to MAX_BATCH texts at once, in one vectorised forward pass."""
+    if len(request.texts) > settings.max_batch:
+        raise InputError(
+            ("body", "texts"), f"List should have at most {settings.max_batch} items (MAX_BATCH)", "too_long"
+        )
+    windows = [predictor.window(text, ("body", "texts", index)) for index, text in enumerate(request.texts)]
+    predictions = []
+    for window, probabilities in zip(windows, predictor.probabilities(windows), strict=True):
+        top = predictor.top(probabilities, request.top_k)
+        predictions.append(PredictNextResponse(next_char=top[0].char, top=top, window=window))
+    return PredictBatchResponse(predictions=predictions)
+
+
+@router.post("/generate")
+def generate(
+    request: Annotated[GenerateRequest, Body(openapi_examples=GENERATE_EXAMPLES)],
+    predictor: PredictorDep,
+) -> GenerateResponse:
+    """Continue a text by n characters, greedily (temperature 0) or by sampling."""
+    window = predictor.window(request.text, TEXT_LOC)
+    continuation = predictor.generate(window, request.n, request.temperature, request.seed)
+    return GenerateResponse(window=window, continuation=continuation)
+
+
+@router.post("/accuracy")
+def measure_accuracy(
+    request: Annotated[AccuracyRequest, Body(openapi_examples=ACCURACY_EXAMPLES)],
+    predictor: PredictorDep,
+) -> AccuracyResponse:
+    """Next-character accuracy over every seq_length window of the given text."""
+    result = predictor.accuracy(request.text, TEXT_LOC)
+    return AccuracyResponse(accuracy=result.accuracy, correct=result.correct, total=result.total)

@@ -1,0 +1,175 @@
+"""Request and response bodies. Requests are strict: no coercion, no unknown fields."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from model.alphabet import SIZE
+
+LSTM_MAX_SIZE = 256  # longest h or x vector /lstm/step accepts
+MAX_GENERATE = 1000
+MIN_TEMPERATURE = 1e-3  # below this (except 0) z / temperature can overflow
+MAX_TEMPERATURE = 100.0
+MAX_SEED = 2**63 - 1
+
+TEXT_DESCRIPTION = (
+    "Any text; it is simplified to the 27 symbols (lowercase a-z, every other run of characters "
+    "becomes one space) before the model reads it. At most MAX_TEXT_CHARS characters."
+)
+
+
+class Request(BaseModel):
+    """Base of request bodies: strict types, unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+Text = Annotated[str, Field(min_length=1, description=TEXT_DESCRIPTION)]
+TopK = Annotated[int, Field(ge=1, le=SIZE, description="How many of the most probable characters to list.")]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Vector = Annotated[list[FiniteFloat], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
+MatrixRow = Annotated[list[FiniteFloat], Field(min_length=1, max_length=2 * LSTM_MAX_SIZE)]
+Matrix = Annotated[list[MatrixRow], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
+
+
+class PredictNextRequest(Request):
+    text: Text
+    top_k: TopK = 5
+
+
+class PredictBatchRequest(Request):
+    texts: list[Text] = Field(min_length=1, description="Up to MAX_BATCH texts (1000 by default).")
+    top_k: TopK = 5
+
+
+class CharProbability(BaseModel):
+    model_config = ConfigDict(frozen=True)  # cached rankings are shared between requests
+
+    char: str
+    probability: float
+
+
+class PredictNextResponse(BaseModel):
+    next_char: str = Field(description="The most probable next character; equals top[0].char.")
+    top: list[CharProbability] = Field(description="The top_k characters, most probable first.")
+    window: str = Field(description="The simplified characters the model read: the last seq_length.")
+
+
+class PredictBatchResponse(BaseModel):
+    predictions: list[PredictNextResponse] = Field(description="One per text, in the request's order.")
+
+
+class GenerateRequest(Request):
+    text: Text
+    n: int = Field(100, ge=1, le=MAX_GENERATE, description="How many characters to generate.")
+    temperature: float = Field(
+        0.0,
+        ge=0.0,
+        le=MAX_TEMPERATURE,
+        description=f"0 is greedy (argmax); otherwise {MIN_TEMPERATURE} to {MAX_TEMPERATURE}, "
+        "sampling from softmax(z / temperature).",
+    )
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Random seed for sampling.")
+
+    @field_validator("temperature")
+    @classmethod
+    def _not_vanishing(cls, value: float) -> float:
+        if 0.0 < value < MIN_TEMPERATURE:
+            raise ValueError(f"must be 0 (greedy) or at least {MIN_TEMPERATURE}")
+        return value
+
+
+class GenerateResponse(BaseModel):
+    window: str = Field(description="The simplified prompt characters the first prediction read.")
+    continuation: str = Field(description="The n generated characters.")
+
+
+class AccuracyRequest(Request):
+    text: Text
+
+
+class AccuracyResponse(BaseModel):
+    accuracy: float
+    correct: int
+    total: int = Field(description="Number of windows: len(simplified text) - seq_length.")
+
+
+class SplitAccuracy(BaseModel):
+    accuracy: float = Field(ge=0.0, le=1.0)
+    samples: int = Field(ge=0)
+
+
+class RecordedAccuracy(BaseModel):
+    train: SplitAccuracy
+    heldout: SplitAccuracy
+    sentence: str
+
+
+class ModelInfo(BaseModel):
+    name: str
+    format_version: int
+    alphabet: str
+    n_in: int
+    n_hidden: int
+    n_out: int
+    seq_length: int
+    hyperparameters: dict[str, Any]
+    metrics: dict[str, SplitAccuracy]
+    weights_sha256: str
+    corpus_sha256: str | None = None
+    created_at: str | None = None
+    code_version: str | None = None
+    training_seconds: float | None = None
+
+
+class HealthResponse(BaseModel):
+    status: str
+
+
+class LSTMWeights(Request):
+    W_f: Matrix
+    b_f: Vector
+    W_i: Matrix
+    b_i: Vector
+    W_o: Matrix
+    b_o: Vector
+    W_c: Matrix
+    b_c: Vector
+
+
+class LSTMStepRequest(Request):
+    x: Vector = Field(description="x_t, length X.")
+    h: Vector | None = Field(
+        None, description="h_{t-1}, length H; default [0.05] with the preset, zeros with weights."
+    )
+    c: Vector | None = Field(
+        None, description="c_{t-1}, length H; default [-0.02] with the preset, zeros with weights."
+    )
+    weights: LSTMWeights | None = Field(
+        None, description="Each W of shape (H, H + X) acting on [h_{t-1}; x_t]; default the seed's preset."
+    )
+
+
+class LSTMStepResponse(BaseModel):
+    f: list[float]
+    i: list[float]
+    o: list[float]
+    c_tilde: list[float]
+    c: list[float]
+    h: list[float]
+
+
+class ErrorItem(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrorResponse(BaseModel):
+    detail: list[ErrorItem]
+
+
+class MessageResponse(BaseModel):
+    detail: str
