@@ -84,27 +84,104 @@ def _as_index_batch(inputs: Array, n_in: int, name: str = "inputs") -> Array:
     return array
 
 
-def hidden_states(params: Params, inputs: Array) -> Array:
-    """h_0..h_T for a batch of index sequences; shape (seq_len + 1, batch, H)."""
-    U, W, b = params["U"], params["W"], params["b"]
+def check_batch(params: Params, inputs: Array, targets: Array) -> tuple[Array, Array]:
+    """Validate a training batch once: index arrays of one shape (batch, seq_len), in range.
+
+    A trainer calls this on all its windows before the loop, then `loss_and_scaled_grads`
+    on slices of them, which checks nothing.
+    """
+    inputs = _as_index_batch(inputs, params["U"].shape[1])
+    targets = _as_index_batch(targets, params["V"].shape[0], name="targets")
+    if targets.shape != inputs.shape:
+        raise ValueError(f"targets: shape {targets.shape} differs from inputs {inputs.shape}")
+    return inputs, targets
+
+
+class Workspace:
+    """Scratch arrays that a caller lends to the training step, reused from one step to the next.
+
+    A 256-window batch needs several 4 MB temporaries per step; allocated anew each time,
+    their pages are faulted in anew each time too. A Workspace belongs to one caller (one
+    thread) and the arrays a step returns live in it until that caller's next step.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[str, tuple[int, ...], str], Array] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: DTypeLike) -> Array:
+        """The array called `name` of this shape and dtype, uninitialised on first use."""
+        key = (name, shape, np.dtype(dtype).str)
+        array = self._arrays.get(key)
+        if array is None:
+            array = self._arrays[key] = np.empty(shape, dtype)
+        return array
+
+
+def _empty(workspace: Workspace | None, name: str, shape: tuple[int, ...], dtype: DTypeLike) -> Array:
+    return np.empty(shape, dtype) if workspace is None else workspace.get(name, shape, dtype)
+
+
+def _input_terms(params: Params) -> Array:
+    """U x + b for every possible x: row i is column i of U plus b, shape (X, H)."""
+    result: Array = params["U"].T + params["b"]
+    return result
+
+
+def _hidden_states(params: Params, inputs: Array, workspace: Workspace | None = None) -> Array:
+    """hidden_states for indices already known to lie in range."""
+    W = params["W"]
     batch, seq_len = inputs.shape
-    # Precomputed input projections: U x_t + b is a column of U plus b, for every step at once.
-    input_terms = U.T[inputs.T] + b  # (seq_len, batch, H)
-    h = np.zeros((seq_len + 1, batch, W.shape[0]), dtype=W.dtype)
+    dtype = np.result_type(params["U"], W, params["b"])
+    h = _empty(workspace, "h", (seq_len + 1, batch, W.shape[0]), dtype)
+    h[0] = 0
+    # Precomputed input projections: U x_t + b is a row of _input_terms, gathered for every
+    # step at once straight into h_1..h_T; the recurrence then adds W h_{t-1} in place.
+    np.take(_input_terms(params), inputs.T, axis=0, out=h[1:], mode="clip")
+    np.maximum(h[1], 0, out=h[1])  # h_0 = 0, so a_1 = U x_1 + b needs no product
+    product = _empty(workspace, "product", h[0].shape, dtype)
     W_T = W.T
-    for t in range(seq_len):
-        a_t = np.matmul(h[t], W_T, out=h[t + 1])
-        a_t += input_terms[t]
-        np.maximum(a_t, 0, out=a_t)
+    for t in range(1, seq_len):
+        np.matmul(h[t], W_T, out=product)
+        h[t + 1] += product
+        np.maximum(h[t + 1], 0, out=h[t + 1])
     return h
+
+
+def hidden_states(params: Params, inputs: Array) -> Array:
+    """h_0..h_T for a batch of index sequences; shape (seq_len + 1, batch, H).
+
+    inputs : int array, shape (batch, seq_len)
+    """
+    return _hidden_states(params, _as_index_batch(inputs, params["U"].shape[1]))
+
+
+def _last_hidden_state(params: Params, windows: Array) -> Array:
+    """h_T alone, shape (batch, H), in three (batch, H) buffers whatever seq_len is."""
+    terms, W_T = _input_terms(params), params["W"].T
+    h = np.take(terms, windows[:, 0], axis=0)
+    np.maximum(h, 0, out=h)
+    product, step_terms = np.empty_like(h), np.empty_like(h)
+    for t in range(1, windows.shape[1]):
+        np.matmul(h, W_T, out=product)
+        np.take(terms, windows[:, t], axis=0, out=step_terms, mode="clip")
+        np.add(product, step_terms, out=h)
+        np.maximum(h, 0, out=h)
+    return h
+
+
+def _logits(params: Params, h: Array) -> Array:
+    """z = V h + c for h of shape (..., H); the product is one 2-D matrix product."""
+    flat = h.reshape(-1, h.shape[-1])
+    z: Array = flat @ params["V"].T
+    z += params["c"]
+    return z.reshape(*h.shape[:-1], z.shape[-1])
 
 
 def forward(params: Params, inputs: Array) -> Cache:
     """Forward pass over every position. inputs : int array, shape (batch, seq_len)."""
     inputs = _as_index_batch(inputs, params["U"].shape[1])
-    h = hidden_states(params, inputs)
-    z = h[1:] @ params["V"].T + params["c"]
-    return Cache(inputs=inputs, h=h, z=z)
+    h = _hidden_states(params, inputs)
+    return Cache(inputs=inputs, h=h, z=_logits(params, h[1:]))
 
 
 def log_softmax(z: Array) -> Array:
@@ -129,42 +206,93 @@ def loss(cache: Cache, targets: Array) -> float:
     return float(-picked.sum() / batch)
 
 
+def _gradients(
+    params: Params, h: Array, inputs: Array, dz: Array, workspace: Workspace | None = None
+) -> Params:
+    """BPTT from dz = dL/dz, shape (seq_len, batch, Y), to the five parameter gradients.
+
+    Each gradient comes out with dz's scale, so a caller that scales dz by the learning rate
+    gets the SGD steps themselves.
+    """
+    W, V = params["W"], params["V"]
+    seq_len, batch, n_hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
+    n_in, dtype = params["U"].shape[1], dz.dtype
+    h_out = h[1:].reshape(-1, n_hidden)  # h_1..h_T: one row per (t, sequence)
+    dz_flat = dz.reshape(-1, dz.shape[-1])
+    # da starts as what each h_t receives from its own output; the loop adds the recurrence.
+    da = _empty(workspace, "da", (seq_len, batch, n_hidden), dtype)
+    np.matmul(dz_flat, V, out=da.reshape(-1, n_hidden))
+    relu_slope = np.greater(h[1:], 0, out=_empty(workspace, "relu_slope", da.shape, dtype))
+    da[-1] *= relu_slope[-1]
+    dh_prev = _empty(workspace, "dh_prev", (batch, n_hidden), dtype)
+    for t in range(seq_len - 1, 0, -1):  # dh_0 is never needed: h_0 is no parameter
+        np.matmul(da[t], W, out=dh_prev)
+        da[t - 1] += dh_prev
+        da[t - 1] *= relu_slope[t - 1]
+    da_flat = da.reshape(-1, n_hidden)
+    # x_t as the columns of a one-hot matrix, so that dU is a matrix product like the others.
+    x_columns = _empty(workspace, "x_columns", (n_in, da_flat.shape[0]), dtype)
+    x_columns.fill(0)
+    x_columns[inputs.T.reshape(-1), np.arange(da_flat.shape[0])] = 1
+    grads = {name: _empty(workspace, "d" + name, params[name].shape, dtype) for name in PARAM_NAMES}
+    # One matrix product per weight gradient, over all steps and sequences at once.
+    np.matmul(da_flat.T, x_columns.T, out=grads["U"])
+    np.matmul(da_flat[batch:].T, h_out[:-batch], out=grads["W"])  # the t = 1 term has h_0 = 0
+    np.matmul(dz_flat.T, h_out, out=grads["V"])
+    np.sum(grads["U"], axis=1, out=grads["b"])  # each x_t is one-hot: dU's row sums are db
+    np.sum(dz_flat, axis=0, out=grads["c"])
+    return grads
+
+
 def backward(params: Params, cache: Cache, targets: Array) -> Params:
     """Exact gradients of `loss` with respect to U, W, V, b, c (BPTT over all positions)."""
-    U, W, V = params["U"], params["W"], params["V"]
-    h, inputs = cache.h, cache.inputs
-    seq_len, batch, n_hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
+    seq_len, batch = cache.z.shape[0], cache.z.shape[1]
     # dL/dz_t = y_t - onehot(target_t), divided by the batch because the loss is a batch mean.
     dz = softmax(cache.z)
     dz[np.arange(seq_len)[:, None], np.arange(batch)[None, :], targets.T] -= 1
     dz /= batch
-    dh_out = dz @ V  # (seq_len, batch, H): what each h_t receives from its own output
-    da = np.empty_like(dh_out)
-    dh_next = np.zeros((batch, n_hidden), dtype=h.dtype)
-    for t in range(seq_len - 1, -1, -1):
-        da_t = np.add(dh_out[t], dh_next, out=da[t])
-        da_t *= h[t + 1] > 0
-        dh_next = da_t @ W
-    # One matrix product per weight gradient, over all steps and sequences at once.
-    da_flat = da.reshape(-1, n_hidden)
-    dU_T = np.zeros((U.shape[1], n_hidden), dtype=U.dtype)
-    np.add.at(dU_T, inputs.T.reshape(-1), da_flat)
-    return {
-        "U": dU_T.T.copy(),
-        "W": da_flat.T @ h[:-1].reshape(-1, n_hidden),
-        "V": dz.reshape(-1, dz.shape[2]).T @ h[1:].reshape(-1, n_hidden),
-        "b": da_flat.sum(axis=0),
-        "c": dz.sum(axis=(0, 1)),
-    }
+    return _gradients(params, cache.h, cache.inputs, dz)
+
+
+def _loss_and_output_gradient(z: Array, targets: Array, scale: float) -> tuple[float, Array]:
+    """(loss, scale * dL/dz) from the logits z, shape (seq_len, batch, Y); z is overwritten."""
+    batch = z.shape[1]
+    flat = z.reshape(-1, z.shape[-1])
+    rows, picked = np.arange(flat.shape[0]), targets.T.reshape(-1)
+    flat -= flat.max(axis=1, keepdims=True)
+    loss = float(-flat[rows, picked].sum())
+    dz = np.exp(flat, out=flat)
+    sums = dz.sum(axis=1)
+    loss += float(np.log(sums).sum())
+    # dz = scale / batch * (y - onehot(target)): the softmax and its scale in one pass.
+    dz *= (scale / batch / sums)[:, None]
+    dz[rows, picked] -= scale / batch
+    return loss / batch, dz.reshape(z.shape)
+
+
+def loss_and_scaled_grads(
+    params: Params,
+    inputs: Array,
+    targets: Array,
+    scale: float = 1.0,
+    workspace: Workspace | None = None,
+) -> tuple[float, Params]:
+    """(loss, scale * grads) for a batch that `check_batch` has accepted; checks nothing.
+
+    The trainer's hot path: it passes the learning rate as `scale`, so that the returned
+    arrays are the SGD steps, scaled for free on dz (seq_len * batch * Y numbers) rather
+    than on the gradients (H * H numbers and more). With a `workspace`, the returned arrays
+    are its buffers: valid until the next call with the same workspace.
+    """
+    h = _hidden_states(params, inputs, workspace)
+    loss, dz = _loss_and_output_gradient(_logits(params, h[1:]), targets, scale)
+    return loss, _gradients(params, h, inputs, dz, workspace)
 
 
 def loss_and_grads(params: Params, inputs: Array, targets: Array) -> tuple[float, Params]:
     """(loss, grads) for integer arrays inputs, targets of shape (batch, seq_len)."""
-    cache = forward(params, inputs)
-    targets = _as_index_batch(targets, params["V"].shape[0], name="targets")
-    if targets.shape != cache.inputs.shape:
-        raise ValueError(f"targets: shape {targets.shape} differs from inputs {cache.inputs.shape}")
-    return loss(cache, targets), backward(params, cache, targets)
+    inputs, targets = check_batch(params, inputs, targets)
+    return loss_and_scaled_grads(params, inputs, targets)
 
 
 def sgd_step(params: Params, grads: Params, learning_rate: float) -> None:
@@ -179,15 +307,13 @@ def next_char_probabilities(params: Params, windows: Array) -> Array:
     windows : int array, shape (batch, seq_len)  ->  probabilities, shape (batch, Y)
     """
     windows = _as_index_batch(windows, params["U"].shape[1], name="windows")
-    h_last = hidden_states(params, windows)[-1]
-    return softmax(h_last @ params["V"].T + params["c"])
+    return softmax(_logits(params, _last_hidden_state(params, windows)))
 
 
 def predict_next(params: Params, windows: Array) -> Array:
     """Index of the most probable next character for each window; shape (batch,)."""
     windows = _as_index_batch(windows, params["U"].shape[1], name="windows")
-    h_last = hidden_states(params, windows)[-1]
-    result: Array = np.argmax(h_last @ params["V"].T + params["c"], axis=-1)
+    result: Array = np.argmax(_logits(params, _last_hidden_state(params, windows)), axis=-1)
     return result
 
 
@@ -211,10 +337,11 @@ def generate(
     sequence = [int(i) for i in np.asarray(prompt, dtype=np.int64).ravel()]
     if not sequence:
         raise ValueError("prompt: must hold at least one index")
+    _as_index_batch(np.asarray(sequence)[None, :], params["U"].shape[1], name="prompt")
     produced = np.empty(n, dtype=np.int64)
     for step in range(n):
         window = np.asarray(sequence[-seq_length:], dtype=np.int64)[None, :]
-        z = hidden_states(params, window)[-1][0] @ params["V"].T + params["c"]
+        z = _logits(params, _last_hidden_state(params, window))[0]
         if temperature == 0:
             index = int(np.argmax(z))
         else:
