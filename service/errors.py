@@ -34,7 +34,19 @@ def _message(error: Mapping[str, Any]) -> str:
 async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
     """The body did not match the request model."""
     assert isinstance(exc, RequestValidationError)
+    content_type = request.headers.get("content-type", "")
+    if request.method == "POST" and "json" not in content_type.lower():
+        # FastAPI reads only JSON bodies, so without the header any body looks like "not an
+        # object": say what is missing instead (curl -d sends a form type by default).
+        return unprocessable(
+            [{"type": "content_type", "loc": ("body",), "msg": _content_type_message(content_type)}]
+        )
     return unprocessable(exc.errors())
+
+
+def _content_type_message(content_type: str) -> str:
+    given = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+    return f"Expected a JSON object sent with Content-Type: application/json, got {given}"
 
 
 async def input_error_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -86,9 +86,7 @@ class Predictor:
         if len(simplified) < self.seq_length or not simplified.strip():
             simplified = simplify(text)
             if not simplified.strip():
-                raise InputError(
-                    loc, "Text simplifies to nothing but spaces: the model reads only letters a-z"
-                )
+                raise InputError(loc, "Text simplifies to nothing but spaces: the model reads only a-z")
         return simplified[-self.seq_length :]
 
     def probabilities(self, windows: Sequence[str]) -> NDArray[np.float64]:

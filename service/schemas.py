@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from model.alphabet import SIZE
 
 LSTM_MAX_SIZE = 256  # longest h or x vector /lstm/step accepts
+# Largest |value| /lstm/step accepts: W v then sums at most 768 products of at most 1e12, far
+# from float64 overflow, so every gate stays finite.
+LSTM_MAX_ABS = 1e6
 MAX_GENERATE = 1000
 MIN_TEMPERATURE = 1e-3  # below this (except 0) z / temperature can overflow
 MAX_TEMPERATURE = 100.0
@@ -28,7 +31,7 @@ class Request(BaseModel):
 
 Text = Annotated[str, Field(min_length=1, description=TEXT_DESCRIPTION)]
 TopK = Annotated[int, Field(ge=1, le=SIZE, description="How many of the most probable characters to list.")]
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-LSTM_MAX_ABS, le=LSTM_MAX_ABS)]
 Vector = Annotated[list[FiniteFloat], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
 MatrixRow = Annotated[list[FiniteFloat], Field(min_length=1, max_length=2 * LSTM_MAX_SIZE)]
 Matrix = Annotated[list[MatrixRow], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
@@ -68,6 +71,7 @@ class GenerateRequest(Request):
         0.0,
         ge=0.0,
         le=MAX_TEMPERATURE,
+        allow_inf_nan=False,
         description=f"0 is greedy (argmax); otherwise {MIN_TEMPERATURE} to {MAX_TEMPERATURE}, "
         "sampling from softmax(z / temperature).",
     )

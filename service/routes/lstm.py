@@ -39,9 +39,10 @@ def lstm_step(request: Annotated[LSTMStepRequest, Body(openapi_examples=LSTM_EXA
         c = request.c if request.c is not None else list(SEED_C0)
     else:
         weights = request.weights.model_dump()
-        zeros = [0.0] * len(request.weights.b_f)
-        h = request.h if request.h is not None else zeros
-        c = request.c if request.c is not None else zeros
+        # An omitted state is zeros, as long as the other state given (else as the biases).
+        size = len(request.h or request.c or request.weights.b_f)
+        h = request.h if request.h is not None else [0.0] * size
+        c = request.c if request.c is not None else [0.0] * size
     try:
         result = step(request.x, h, c, weights)
     except ValueError as error:

@@ -1,0 +1,114 @@
+"""GET /health, /model, /accuracy, the OpenAPI documents and the app's defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.service.conftest import ASGIClient
+from training.artifact import Artifact
+from training.evaluate import Accuracy, sentence
+
+
+def test_health(client: ASGIClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_model_describes_the_artifact(client: ASGIClient, artifact: Artifact) -> None:
+    body = client.get("/model").json()
+    manifest = artifact.manifest
+    assert body["name"] == manifest["name"] == "test-rnn-16"
+    assert (body["n_in"], body["n_hidden"], body["n_out"]) == (27, 16, 27)
+    assert body["seq_length"] == 10
+    assert body["alphabet"] == " abcdefghijklmnopqrstuvwxyz"
+    assert body["hyperparameters"] == manifest["hyperparameters"]
+    assert body["metrics"] == manifest["metrics"]
+    assert body["weights_sha256"] == manifest["weights_sha256"]
+    assert body["format_version"] == 1
+
+
+def test_recorded_accuracy_is_the_manifests(client: ASGIClient, artifact: Artifact) -> None:
+    body = client.get("/accuracy").json()
+    metrics = artifact.manifest["metrics"]
+    assert body["train"] == metrics["train"]
+    assert body["heldout"] == metrics["heldout"]
+    train, heldout = (
+        Accuracy(round(m["accuracy"] * m["samples"]), m["samples"])
+        for m in (metrics["train"], metrics["heldout"])
+    )
+    assert body["sentence"] == sentence(train, heldout)
+    assert f"{metrics['train']['accuracy']:.1%}" in body["sentence"]
+
+
+def test_openapi_documents_every_endpoint_with_the_seed_examples(client: ASGIClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    expected = {
+        "/health": "get",
+        "/model": "get",
+        "/accuracy": "post",
+        "/predict-next": "post",
+        "/predict-next/batch": "post",
+        "/generate": "post",
+        "/lstm/step": "post",
+    }
+    for path, method in expected.items():
+        assert method in paths[path], path
+        assert paths[path][method]["summary"], path
+    assert "get" in paths["/accuracy"]
+    predict_examples = paths["/predict-next"]["post"]["requestBody"]["content"]["application/json"][
+        "examples"
+    ]
+    assert predict_examples["darwin"]["value"]["text"] == "harles dar"
+    lstm_examples = paths["/lstm/step"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    inputs = [example["value"]["x"] for name, example in lstm_examples.items() if name.startswith("seed")]
+    assert inputs == [[1, 0, 0], [0, 1, 0], [1, 0, 1]]
+
+
+def test_docs_page_is_served(client: ASGIClient) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert "swagger" in response.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "detail"),
+    [
+        ("GET", "/nowhere", 404, "Not Found"),
+        ("GET", "/predict-next", 405, "Method Not Allowed"),
+        ("POST", "/health", 405, "Method Not Allowed"),
+    ],
+)
+def test_unknown_routes_and_methods_answer_json(
+    client: ASGIClient, method: str, path: str, status: int, detail: str
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == status
+    assert response.json() == {"detail": detail}
+
+
+def test_no_debug_and_no_cors_by_default(client: ASGIClient) -> None:
+    response = client.get("/health", headers={"Origin": "http://example.org"})
+    assert "access-control-allow-origin" not in response.headers
+    preflight = client.request(
+        "OPTIONS",
+        "/predict-next",
+        headers={"Origin": "http://example.org", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 405
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_cors_only_for_configured_origins(make_client: Callable[..., ASGIClient]) -> None:
+    client = make_client(CORS_ORIGINS="http://allowed.example, http://other.example")
+    allowed = client.get("/health", headers={"Origin": "http://allowed.example"})
+    assert allowed.headers["access-control-allow-origin"] == "http://allowed.example"
+    refused = client.get("/health", headers={"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in refused.headers
+
+
+def test_app_is_not_in_debug_mode(client: ASGIClient) -> None:
+    assert client.app.debug is False

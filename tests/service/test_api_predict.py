@@ -1,0 +1,364 @@
+"""POST /predict-next, /predict-next/batch, /generate and /accuracy: answers and refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model.alphabet import ALPHABET, encode, simplify
+from model.rnn import generate, next_char_probabilities
+from service.predictor import InputError, Predictor
+from tests.conftest import SAMPLE_TEXT
+from tests.service.conftest import ASGIClient
+from training.artifact import Artifact
+from training.evaluate import accuracy_on_text
+
+JSON = {"content-type": "application/json"}
+SPACES_ONLY = "Text simplifies to nothing but spaces: the model reads only a-z"
+
+
+def expected_top(artifact: Artifact, window: str, k: int) -> list[dict[str, Any]]:
+    """The top k straight from model.rnn, independently of the service's code."""
+    probabilities = next_char_probabilities(artifact.params, encode(window)[None, :])[0]
+    order = sorted(range(len(ALPHABET)), key=lambda index: (-probabilities[index], index))[:k]
+    return [{"char": ALPHABET[index], "probability": float(probabilities[index])} for index in order]
+
+
+def error(loc: list[str | int], kind: str, msg: str) -> dict[str, Any]:
+    return {"detail": [{"type": kind, "loc": loc, "msg": msg}]}
+
+
+# --- /predict-next ----------------------------------------------------------------------------
+
+
+def test_predict_next_on_the_seed_prompt(client: ASGIClient, artifact: Artifact) -> None:
+    response = client.post("/predict-next", json={"text": "harles dar"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["window"] == "harles dar"
+    assert body["top"] == expected_top(artifact, "harles dar", 5)
+    assert body["next_char"] == body["top"][0]["char"]
+    probabilities = [entry["probability"] for entry in body["top"]]
+    assert probabilities == sorted(probabilities, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("On the Origin of Species, by Charles DARWIN!", "es darwin "),  # the last seq_length = 10
+        ("dar", "dar"),  # shorter: fed as it is, from h_0 = 0
+        ("  Dar--", " dar "),
+        ("Ünïcödé -> Darwin", "c d darwin"),
+        ("x" * 5000 + "!!!" + "natural selection", " selection"),
+    ],
+)
+def test_the_window_is_the_last_seq_length_simplified_characters(
+    client: ASGIClient, artifact: Artifact, text: str, window: str
+) -> None:
+    assert simplify(text)[-10:] == window
+    body = client.post("/predict-next", json={"text": text, "top_k": 3}).json()
+    assert body["window"] == window
+    assert body["top"] == expected_top(artifact, window, 3)
+
+
+def test_top_k_all_27_is_the_whole_distribution(client: ASGIClient) -> None:
+    top = client.post("/predict-next", json={"text": "natural sel", "top_k": 27}).json()["top"]
+    assert sorted(entry["char"] for entry in top) == sorted(ALPHABET)
+    assert sum(entry["probability"] for entry in top) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_repeated_and_uncached_answers_agree(
+    client: ASGIClient, make_client: Callable[..., ASGIClient]
+) -> None:
+    uncached = make_client(PREDICT_CACHE_SIZE=0)
+    for text in ("harles dar", "the struggle for life", "harles dar", "x" * 2000 + " harles dar"):
+        first = client.post("/predict-next", json={"text": text}).json()
+        again = client.post("/predict-next", json={"text": text}).json()
+        assert first == again == uncached.post("/predict-next", json={"text": text}).json()
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=120) | st.text(alphabet="ab !.,\n", max_size=200)
+)
+def test_window_equals_simplify_then_last_characters(artifact: Artifact, text: str) -> None:
+    predictor = Predictor(artifact, max_text_chars=100_000)
+    simplified = simplify(text)
+    if simplified.strip():
+        assert predictor.window(text, ("body", "text")) == simplified[-10:]
+    else:
+        with pytest.raises(InputError):
+            predictor.window(text, ("body", "text"))
+
+
+BAD_PREDICT_BODIES = [
+    ({"text": ""}, error(["body", "text"], "string_too_short", "String should have at least 1 character")),
+    ({"text": "   "}, error(["body", "text"], "value_error", SPACES_ONLY)),
+    ({"text": "!!! 123 ???"}, error(["body", "text"], "value_error", SPACES_ONLY)),
+    ({"text": 5}, error(["body", "text"], "string_type", "Input should be a valid string")),
+    ({"text": None}, error(["body", "text"], "string_type", "Input should be a valid string")),
+    ({"text": ["a"]}, error(["body", "text"], "string_type", "Input should be a valid string")),
+    ({}, error(["body", "text"], "missing", "Field required")),
+    (
+        {"text": "abc", "topk": 3},
+        error(["body", "topk"], "extra_forbidden", "Extra inputs are not permitted"),
+    ),
+    (
+        {"text": "abc", "top_k": 0},
+        error(["body", "top_k"], "greater_than_equal", "Input should be greater than or equal to 1"),
+    ),
+    (
+        {"text": "abc", "top_k": 28},
+        error(["body", "top_k"], "less_than_equal", "Input should be less than or equal to 27"),
+    ),
+    ({"text": "abc", "top_k": "5"}, error(["body", "top_k"], "int_type", "Input should be a valid integer")),
+    ({"text": "abc", "top_k": 2.5}, error(["body", "top_k"], "int_type", "Input should be a valid integer")),
+    ({"text": "abc", "top_k": True}, error(["body", "top_k"], "int_type", "Input should be a valid integer")),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), BAD_PREDICT_BODIES)
+def test_predict_next_refuses_bad_bodies(client: ASGIClient, body: dict[str, Any], expected: Any) -> None:
+    response = client.post("/predict-next", json=body)
+    assert response.status_code == 422
+    assert response.json() == expected
+
+
+NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
+WANTS_JSON = "Expected a JSON object sent with Content-Type: application/json, got "
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "expected"),
+    [
+        (
+            b'{"text": "abc"',
+            JSON,
+            error(["body", 14], "json_invalid", "JSON decode error: Expecting ',' delimiter"),
+        ),
+        (b"\xff\xfe", JSON, error(["body", 0], "json_invalid", "JSON decode error: Expecting value")),
+        (b'["abc"]', JSON, error(["body"], "model_attributes_type", NOT_AN_OBJECT)),
+        (b"", JSON, error(["body"], "missing", "Field required")),
+        (
+            b'{"text": "abc"}',
+            {"content-type": "text/plain"},
+            error(["body"], "content_type", WANTS_JSON + "Content-Type 'text/plain'"),
+        ),
+        (
+            b"text=abc",
+            {"content-type": "application/x-www-form-urlencoded"},
+            error(["body"], "content_type", WANTS_JSON + "Content-Type 'application/x-www-form-urlencoded'"),
+        ),
+        (b'{"text": "abc"}', {}, error(["body"], "content_type", WANTS_JSON + "no Content-Type")),
+    ],
+)
+def test_predict_next_refuses_what_is_not_a_json_object(
+    client: ASGIClient, content: bytes, headers: dict[str, str], expected: Any
+) -> None:
+    response = client.post("/predict-next", content=content, headers=headers)
+    assert response.status_code == 422
+    assert response.json() == expected
+
+
+def test_text_over_max_text_chars_names_the_limit(make_client: Callable[..., ASGIClient]) -> None:
+    client = make_client(MAX_TEXT_CHARS=50)
+    assert client.post("/predict-next", json={"text": "a" * 50}).status_code == 200
+    too_long = error(
+        ["body", "text"], "string_too_long", "String should have at most 50 characters (MAX_TEXT_CHARS)"
+    )
+    for path in ("/predict-next", "/generate", "/accuracy"):
+        response = client.post(path, json={"text": "a" * 51})
+        assert (response.status_code, response.json()) == (422, too_long), path
+    batch = client.post("/predict-next/batch", json={"texts": ["ok", "a" * 51]})
+    assert batch.json()["detail"][0]["loc"] == ["body", "texts", 1]
+
+
+def test_default_text_limit_is_100000(client: ASGIClient) -> None:
+    assert client.post("/predict-next", json={"text": "a" * 100_000}).status_code == 200
+    response = client.post("/predict-next", json={"text": "a" * 100_001})
+    assert (
+        response.json()["detail"][0]["msg"] == "String should have at most 100000 characters (MAX_TEXT_CHARS)"
+    )
+
+
+# --- /predict-next/batch ----------------------------------------------------------------------
+
+
+def test_batch_agrees_with_single_predictions(client: ASGIClient) -> None:
+    texts = ["harles dar", "dar", "the origin of species", "a", "x" * 3000 + " natural", "dar", "Species!!"]
+    response = client.post("/predict-next/batch", json={"texts": texts, "top_k": 4})
+    assert response.status_code == 200
+    predictions = response.json()["predictions"]
+    assert len(predictions) == len(texts)
+    for text, prediction in zip(texts, predictions, strict=True):
+        single = client.post("/predict-next", json={"text": text, "top_k": 4}).json()
+        assert prediction["window"] == single["window"]
+        assert prediction["next_char"] == single["next_char"]
+        assert [entry["char"] for entry in prediction["top"]] == [entry["char"] for entry in single["top"]]
+        # A batch of windows is one matrix product per step, so the rounding may differ.
+        np.testing.assert_allclose(
+            [entry["probability"] for entry in prediction["top"]],
+            [entry["probability"] for entry in single["top"]],
+            rtol=1e-12,
+        )
+
+
+def test_batch_of_1000_full_windows(client: ASGIClient, artifact: Artifact) -> None:
+    texts = [SAMPLE_TEXT[start : start + 10] for start in range(1000)]
+    texts = [text if text.strip() else "darwin" for text in texts]
+    predictions = client.post("/predict-next/batch", json={"texts": texts, "top_k": 1}).json()["predictions"]
+    windows = np.stack([encode(simplify(text)[-10:]) for text in texts if len(text) == 10])
+    expected = np.argmax(next_char_probabilities(artifact.params, windows), axis=1)
+    full = [prediction for text, prediction in zip(texts, predictions, strict=True) if len(text) == 10]
+    assert [prediction["next_char"] for prediction in full] == [ALPHABET[index] for index in expected]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {"texts": []},
+            error(["body", "texts"], "too_short", "List should have at least 1 item after validation, not 0"),
+        ),
+        ({"texts": "abc"}, error(["body", "texts"], "list_type", "Input should be a valid list")),
+        ({"texts": ["abc", 5]}, error(["body", "texts", 1], "string_type", "Input should be a valid string")),
+        ({"texts": ["abc", "..."]}, error(["body", "texts", 1], "value_error", SPACES_ONLY)),
+        (
+            {"texts": ["abc"], "top_k": 0},
+            error(["body", "top_k"], "greater_than_equal", "Input should be greater than or equal to 1"),
+        ),
+    ],
+)
+def test_batch_refuses_bad_bodies(client: ASGIClient, body: dict[str, Any], expected: Any) -> None:
+    response = client.post("/predict-next/batch", json=body)
+    assert (response.status_code, response.json()) == (422, expected)
+
+
+def test_batch_size_limit_names_the_setting(
+    client: ASGIClient, make_client: Callable[..., ASGIClient]
+) -> None:
+    assert client.post("/predict-next/batch", json={"texts": ["ab"] * 1000}).status_code == 200
+    response = client.post("/predict-next/batch", json={"texts": ["ab"] * 1001})
+    expected = error(["body", "texts"], "too_long", "List should have at most 1000 items (MAX_BATCH)")
+    assert (response.status_code, response.json()) == (422, expected)
+    small = make_client(MAX_BATCH=3)
+    assert small.post("/predict-next/batch", json={"texts": ["ab"] * 4}).json()["detail"][0]["msg"] == (
+        "List should have at most 3 items (MAX_BATCH)"
+    )
+
+
+# --- /generate --------------------------------------------------------------------------------
+
+
+def test_greedy_generation_is_the_models(client: ASGIClient, artifact: Artifact) -> None:
+    response = client.post("/generate", json={"text": "The Origin of", "n": 40})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["window"] == " origin of"
+    produced = generate(artifact.params, encode(body["window"]), 40, 10, temperature=0.0)
+    assert body["continuation"] == "".join(ALPHABET[index] for index in produced)
+
+
+def test_sampling_is_reproducible_with_a_seed(client: ASGIClient, artifact: Artifact) -> None:
+    request = {"text": "natural selection", "n": 60, "temperature": 0.8, "seed": 7}
+    first, second = (client.post("/generate", json=request).json() for _ in range(2))
+    assert first == second
+    produced = generate(artifact.params, encode(" selection"), 60, 10, 0.8, seed=7)
+    assert first["continuation"] == "".join(ALPHABET[index] for index in produced)
+    assert len(first["continuation"]) == 60
+    assert set(first["continuation"]) <= set(ALPHABET)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"n": 0}, error(["body", "n"], "greater_than_equal", "Input should be greater than or equal to 1")),
+        ({"n": 1001}, error(["body", "n"], "less_than_equal", "Input should be less than or equal to 1000")),
+        (
+            {"temperature": -1},
+            error(
+                ["body", "temperature"], "greater_than_equal", "Input should be greater than or equal to 0"
+            ),
+        ),
+        (
+            {"temperature": 1e-5},
+            error(
+                ["body", "temperature"], "value_error", "Value error, must be 0 (greedy) or at least 0.001"
+            ),
+        ),
+        (
+            {"temperature": 101},
+            error(["body", "temperature"], "less_than_equal", "Input should be less than or equal to 100"),
+        ),
+        (
+            {"seed": -1},
+            error(["body", "seed"], "greater_than_equal", "Input should be greater than or equal to 0"),
+        ),
+        (
+            {"seed": 2**63},
+            error(
+                ["body", "seed"],
+                "less_than_equal",
+                "Input should be less than or equal to 9223372036854775807",
+            ),
+        ),
+        ({"seed": 1.5}, error(["body", "seed"], "int_type", "Input should be a valid integer")),
+        ({"text": "?!"}, error(["body", "text"], "value_error", SPACES_ONLY)),
+    ],
+)
+def test_generate_refuses_bad_values(client: ASGIClient, fields: dict[str, Any], expected: Any) -> None:
+    response = client.post("/generate", json={"text": "abc", **fields})
+    assert (response.status_code, response.json()) == (422, expected)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_generate_refuses_non_finite_temperature(client: ASGIClient, literal: str) -> None:
+    content = f'{{"text": "abc", "temperature": {literal}}}'.encode()
+    response = client.post("/generate", content=content, headers=JSON)
+    expected = error(["body", "temperature"], "finite_number", "Input should be a finite number")
+    assert (response.status_code, response.json()) == (422, expected)
+
+
+# --- POST /accuracy ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SAMPLE_TEXT,
+        "When we look to the individuals of the same variety, one of the first points strikes us.",
+        "abcdefghijk",  # exactly one window
+    ],
+)
+def test_accuracy_agrees_with_the_training_package(client: ASGIClient, artifact: Artifact, text: str) -> None:
+    response = client.post("/accuracy", json={"text": text})
+    assert response.status_code == 200
+    expected = accuracy_on_text(artifact.params, encode(simplify(text)), artifact.seq_length)
+    assert response.json() == {
+        "accuracy": expected.accuracy,
+        "correct": expected.correct,
+        "total": expected.total,
+    }
+    assert expected.total == len(simplify(text)) - 10
+
+
+def test_accuracy_needs_one_window(client: ASGIClient) -> None:
+    response = client.post("/accuracy", json={"text": "Abc, def-ghij"})  # "abc def ghij": 12 characters
+    assert response.status_code == 200
+    assert response.json()["total"] == 2
+    short = client.post("/accuracy", json={"text": "abcdefghij"})
+    expected = error(
+        ["body", "text"],
+        "too_short",
+        "Text simplifies to 10 characters; at least seq_length + 1 = 11 are needed for one window",
+    )
+    assert (short.status_code, short.json()) == (422, expected)
+    empty = client.post("/accuracy", json={"text": ""})
+    assert empty.json() == error(
+        ["body", "text"], "string_too_short", "String should have at least 1 character"
+    )
