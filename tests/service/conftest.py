@@ -56,11 +56,11 @@ class ASGIClient:
     way a server runs them; the app's exceptions propagate, so a 500 fails the test.
     """
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, raise_app_exceptions: bool = True) -> None:
         self.app = app
         self._portal_context = start_blocking_portal()
         self._portal: BlockingPortal = self._portal_context.__enter__()
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
         self._client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -120,9 +120,12 @@ def free_port() -> int:
         return port
 
 
-def service_env(artifact_dir: Path, port: int, **extra: str) -> dict[str, str]:
+def service_env(artifact_dir: Path | None, port: int, **extra: str) -> dict[str, str]:
+    """This environment without service settings, plus loopback HOST, PORT and the artifact (if any)."""
     env = {name: value for name, value in os.environ.items() if name not in SERVICE_ENV}
-    env.update(CHAR_RNN_ARTIFACT=str(artifact_dir), HOST="127.0.0.1", PORT=str(port), **extra)
+    env.update(HOST="127.0.0.1", PORT=str(port), **extra)
+    if artifact_dir is not None:
+        env["CHAR_RNN_ARTIFACT"] = str(artifact_dir)
     return env
 
 
@@ -137,9 +140,10 @@ class ServerProcess:
 
 
 @contextmanager
-def running_server(artifact_dir: Path, log_path: Path, **extra_env: str) -> Iterator[ServerProcess]:
+def running_server(artifact_dir: Path | None, log_path: Path, **extra_env: str) -> Iterator[ServerProcess]:
     """`python -m service` on a free loopback port, ready (GET /health is 200) or failing the test.
 
+    Without artifact_dir the default (artifacts/char-rnn-assignment) is served, as by make serve.
     The process is always killed on the way out, whatever happened.
     """
     port = free_port()
@@ -154,7 +158,7 @@ def running_server(artifact_dir: Path, log_path: Path, **extra_env: str) -> Iter
         )
     server = ServerProcess(process, f"http://127.0.0.1:{port}", log_path)
     try:
-        _wait_until_healthy(server, timeout=30.0)
+        wait_until_healthy(server, timeout=30.0)
         yield server
     finally:
         if process.poll() is None:
@@ -162,7 +166,7 @@ def running_server(artifact_dir: Path, log_path: Path, **extra_env: str) -> Iter
         process.wait(timeout=10)
 
 
-def _wait_until_healthy(server: ServerProcess, timeout: float) -> None:
+def wait_until_healthy(server: ServerProcess, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
