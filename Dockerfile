@@ -1,0 +1,37 @@
+# The char-rnn service: `docker build -t char-rnn-service .` then
+# `docker run --rm -p 127.0.0.1:8000:8000 char-rnn-service`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# The code first, the artifact last: a new artifact alone does not reinstall anything.
+COPY pyproject.toml README.md ./
+COPY model/ model/
+COPY training/ training/
+COPY service/ service/
+RUN pip install .
+
+# Baked in; to serve another one, mount it and set CHAR_RNN_ARTIFACT (see docker-compose.yml).
+COPY artifacts/ artifacts/
+
+# Files stay root-owned and read-only to the service, which runs as an unprivileged user.
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
+USER 10001:10001
+
+ENV HOST=0.0.0.0 \
+    PORT=8000 \
+    CHAR_RNN_ARTIFACT=/app/artifacts/char-rnn-assignment
+EXPOSE 8000
+
+# python:3.11-slim has no curl: ask /health with the standard library (non-2xx raises, exit 1).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/health', timeout=4)"]
+
+# The one serve command, the same as `make serve` and the tests run.
+CMD ["python", "-m", "service"]
