@@ -156,15 +156,14 @@ def hidden_states(params: Params, inputs: Array) -> Array:
 
 
 def _last_hidden_state(params: Params, windows: Array) -> Array:
-    """h_T alone, shape (batch, H), in three (batch, H) buffers whatever seq_len is."""
+    """h_T alone, shape (batch, H), in (batch, H) buffers whatever seq_len is."""
     terms, W_T = _input_terms(params), params["W"].T
-    h = np.take(terms, windows[:, 0], axis=0)
+    h = terms[windows[:, 0]]  # indexing, not np.take: a few microseconds less per step
     np.maximum(h, 0, out=h)
-    product, step_terms = np.empty_like(h), np.empty_like(h)
+    product = np.empty_like(h)
     for t in range(1, windows.shape[1]):
         np.matmul(h, W_T, out=product)
-        np.take(terms, windows[:, t], axis=0, out=step_terms, mode="clip")
-        np.add(product, step_terms, out=h)
+        np.add(product, terms[windows[:, t]], out=h)
         np.maximum(h, 0, out=h)
     return h
 

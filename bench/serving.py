@@ -1,0 +1,267 @@
+"""Benchmarks 3 and 4: the running service under load, and its peak memory.
+
+Starts `python -m service` on a free 127.0.0.1 port (CHAR_RNN_ARTIFACT, default
+artifacts/char-rnn-assignment), then drives it from a separate process: wrk with
+bench/wrk/scenario.lua where wrk is installed (Debian's package), else bench/loadgen.py
+(async httpx). Loopback only; every run is bounded in seconds.
+
+- GET /health and POST /predict-next side by side, at 16 and 64 connections. /predict-next
+  runs twice: with a new random window per request (the model runs every time: the
+  service's ranking cache never hits) and with one repeated text (the cache answers).
+- POST /predict-next/batch with 1000 random texts per request: predictions per second.
+- model.rnn.next_char_probabilities called directly on 1000 windows, with one BLAS thread
+  as the service runs it, from one thread and from two at once.
+- VmHWM of the server process at the end: its peak resident memory.
+
+python -m bench.serving [--seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.workers import REPOSITORY, environment, run_json
+
+LUA_SCRIPT = REPOSITORY / "bench" / "wrk" / "scenario.lua"
+DEFAULT_ARTIFACT = "artifacts/char-rnn-assignment"
+BATCH_TEXTS = 1000
+REPEATED_JSON = '{"text": "harles dar", "top_k": 5}'
+
+
+@dataclass(frozen=True)
+class Scenario:
+    label: str
+    path: str
+    method: str = "GET"
+    body: str = "fixed"
+    fixed_json: str = ""
+
+
+HEALTH = Scenario("GET /health", "/health")
+PREDICT_NEW = Scenario("POST /predict-next, new window each", "/predict-next", "POST", "distinct")
+PREDICT_REPEATED = Scenario("POST /predict-next, one window", "/predict-next", "POST", "fixed", REPEATED_JSON)
+BATCH = Scenario(f"POST /predict-next/batch, {BATCH_TEXTS} texts", "/predict-next/batch", "POST", "batch")
+
+
+@dataclass(frozen=True)
+class Server:
+    pid: int
+    url: str
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with status {process.returncode} before serving")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the service did not answer GET /health within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def running_server(artifact: str, log: Path) -> Iterator[Server]:
+    """`python -m service` on a free loopback port, stopped (SIGTERM, then SIGKILL) on exit."""
+    port = free_port()
+    env = environment(HOST="127.0.0.1", PORT=str(port), CHAR_RNN_ARTIFACT=artifact)
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service"], cwd=REPOSITORY, env=env, stdout=log_file, stderr=log_file
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url, process, timeout=60)
+        yield Server(process.pid, url)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def load_generator() -> str:
+    return "wrk" if shutil.which("wrk") else "httpx"
+
+
+def drive(server: Server, scenario: Scenario, connections: int, seconds: float) -> dict[str, Any]:
+    """One bounded load run from a separate process; the JSON line it printed."""
+    url = server.url + scenario.path
+    if load_generator() == "wrk":
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(LUA_SCRIPT), url]
+        env = environment(
+            BENCH_METHOD=scenario.method,
+            BENCH_BODY=scenario.body,
+            BENCH_JSON=scenario.fixed_json,
+            BENCH_BATCH=str(BATCH_TEXTS),
+        )
+    else:
+        command = [sys.executable, "-m", "bench.loadgen", "--url", url, "--method", scenario.method]
+        command += ["--body", scenario.body, "--json", scenario.fixed_json, "--batch", str(BATCH_TEXTS)]
+        command += ["--connections", str(connections), "--seconds", str(seconds)]
+        env = environment()
+    completed = subprocess.run(
+        command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True
+    )
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    result["per_second"] = result["requests"] / result["seconds"]
+    return result
+
+
+def memory_kb(pid: int, field: str) -> int:
+    """A VmHWM / VmRSS line of /proc/<pid>/status, in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/{pid}/status has no {field}")
+
+
+def predictions_per_second(params: Any, windows: Any, threads: int, seconds: float) -> float:
+    """next_char_probabilities on `windows` from `threads` threads at once, for `seconds`."""
+    import threading
+
+    from model.rnn import next_char_probabilities
+
+    counts = [0] * threads
+    deadline = time.perf_counter() + seconds
+
+    def work(slot: int) -> None:
+        while time.perf_counter() < deadline:
+            next_char_probabilities(params, windows)
+            counts[slot] += len(windows)
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=work, args=(slot,)) for slot in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def direct_worker(seconds: float) -> dict[str, Any]:
+    """next_char_probabilities on BATCH_TEXTS random windows, from 1 and from 2 threads."""
+    import numpy as np
+
+    from model.rnn import init_params, next_char_probabilities
+
+    params = init_params(27, 400, 27, seed=0, dtype=np.float32)
+    windows = np.random.default_rng(0).integers(0, 27, (BATCH_TEXTS, 10))
+    next_char_probabilities(params, windows)
+    return {
+        f"{threads}_threads": predictions_per_second(params, windows, threads, seconds / 2)
+        for threads in (1, 2)
+    }
+
+
+def measure(seconds: float, artifact: str) -> dict[str, Any]:
+    """Every serving figure; the server's log goes to a temporary file."""
+    results: dict[str, Any] = {"load_generator": load_generator(), "runs": []}
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
+        log = Path(tmp) / "service.log"
+        with running_server(artifact, log) as server:
+            results["rss_after_start_kb"] = memory_kb(server.pid, "VmRSS")
+            for connections in (16, 64):
+                for scenario in (HEALTH, PREDICT_NEW, PREDICT_REPEATED):
+                    run = drive(server, scenario, connections, seconds)
+                    results["runs"].append({"scenario": scenario.label, "connections": connections, **run})
+            for connections in (1, 2):
+                run = drive(server, BATCH, connections, seconds)
+                results["runs"].append({"scenario": BATCH.label, "connections": connections, **run})
+            results["peak_rss_kb"] = memory_kb(server.pid, "VmHWM")
+    results["direct"] = run_json(
+        "bench.serving", ["--direct", "--seconds", str(seconds)], 1, seconds * 4 + 60
+    )
+    return results
+
+
+def find(results: dict[str, Any], scenario: Scenario, connections: int) -> dict[str, Any]:
+    return next(
+        r for r in results["runs"] if r["scenario"] == scenario.label and r["connections"] == connections
+    )
+
+
+def report(results: dict[str, Any]) -> list[str]:
+    lines = [f"load generator: {results['load_generator']} (separate process, 127.0.0.1)"]
+    lines.append(f"{'scenario':44s} {'conns':>5s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>6s}")
+    for run in results["runs"]:
+        lines.append(
+            f"{run['scenario']:44s} {run['connections']:5d} {run['per_second']:9,.0f} "
+            f"{run['p50_ms']:8.2f} {run['p99_ms']:8.2f} {run['errors']:6d}"
+        )
+    lines += goal_lines(results)
+    return lines
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def goal_lines(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for connections in (16, 64):
+        health = find(results, HEALTH, connections)["per_second"]
+        for scenario in (PREDICT_NEW, PREDICT_REPEATED):
+            ratio = find(results, scenario, connections)["per_second"] / health
+            goal = f"goal >= 80%: {verdict(ratio >= 0.8)}"
+            lines.append(f"{scenario.label} / GET /health at {connections}: {ratio:.0%}, {goal}")
+    for scenario in (PREDICT_NEW, PREDICT_REPEATED):
+        p99 = find(results, scenario, 16)["p99_ms"]
+        lines.append(f"{scenario.label}, p99 at 16: {p99:.1f} ms, goal < 20 ms: {verdict(p99 < 20)}")
+    batch = max(find(results, BATCH, c)["per_second"] for c in (1, 2)) * BATCH_TEXTS
+    lines.append(f"batch endpoint: {batch:,.0f} predictions/s, goal >= 50,000: {verdict(batch >= 50_000)}")
+    for key, label in (("1_threads", "1 thread"), ("2_threads", "2 threads at once")):
+        rate = results["direct"][key]
+        lines.append(
+            f"next_char_probabilities direct, {label}: {rate:,.0f} predictions/s, "
+            f"goal >= 50,000: {verdict(rate >= 50_000)}"
+        )
+    peak_mb = results["peak_rss_kb"] / 1024
+    lines.append(f"server RSS after start {results['rss_after_start_kb'] / 1024:.0f} MB")
+    lines.append(
+        f"server peak RSS (VmHWM) under load: {peak_mb:.0f} MB, goal < 150 MB: {verdict(peak_mb < 150)}"
+    )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.serving", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per load run")
+    parser.add_argument("--artifact", default=os.environ.get("CHAR_RNN_ARTIFACT", DEFAULT_ARTIFACT))
+    parser.add_argument("--direct", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.direct:
+        print(json.dumps(direct_worker(args.seconds)))
+        return 0
+    print("\n".join(report(measure(args.seconds, args.artifact))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
