@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.predictor = predictor
+    app.state.evaluation_limiter = CapacityLimiter(settings.max_concurrent_evaluations)
     for module in (meta, predict, lstm):
         app.include_router(module.router)
     errors.install(app)

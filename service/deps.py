@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
 from service.predictor import Predictor
@@ -20,5 +21,11 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_evaluation_limiter(request: Request) -> CapacityLimiter:
+    limiter: CapacityLimiter = request.app.state.evaluation_limiter
+    return limiter
+
+
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+EvaluationLimiterDep = Annotated[CapacityLimiter, Depends(get_evaluation_limiter)]

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(100_000, alias="MAX_TEXT_CHARS", ge=1)
     max_batch: int = Field(1000, alias="MAX_BATCH", ge=1)
     max_body_bytes: int = Field(1_000_000, alias="MAX_BODY_BYTES", ge=1)
+    # POST /accuracy computations running at once (each may take seconds and tens of MB).
+    max_concurrent_evaluations: int = Field(2, alias="MAX_CONCURRENT_EVALUATIONS", ge=1, le=64)
     # Windows whose ranking /predict-next keeps (LRU); 0 turns the cache off.
     predict_cache_size: int = Field(4096, alias="PREDICT_CACHE_SIZE", ge=0, le=1_000_000)
     log_level: LogLevel = Field("info", alias="LOG_LEVEL")

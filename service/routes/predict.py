@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Body
 from fastapi.concurrency import run_in_threadpool
 
-from service.deps import PredictorDep, SettingsDep
+from service.deps import EvaluationLimiterDep, PredictorDep, SettingsDep
 from service.predictor import InputError, Predictor, Ranking
 from service.schemas import (
     AccuracyRequest,
@@ -104,10 +105,13 @@ def generate(
 
 
 @router.post("/accuracy")
-def measure_accuracy(
+async def measure_accuracy(
     request: Annotated[AccuracyRequest, Body(openapi_examples=ACCURACY_EXAMPLES)],
     predictor: PredictorDep,
+    limiter: EvaluationLimiterDep,
 ) -> AccuracyResponse:
     """Next-character accuracy over every seq_length window of the given text."""
-    result = predictor.accuracy(request.text, TEXT_LOC)
+    # A long text costs seconds and tens of MB, so only a few run at once; the others wait on
+    # the event loop, not in a pool thread, so they never starve the other endpoints.
+    result = await to_thread.run_sync(predictor.accuracy, request.text, TEXT_LOC, limiter=limiter)
     return AccuracyResponse(accuracy=result.accuracy, correct=result.correct, total=result.total)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -54,3 +55,34 @@ def test_concurrent_answers_equal_sequential_ones(
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         concurrent = list(pool.map(run, range(THREADS), timeout=120))
     assert concurrent == sequential
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_accuracy_evaluations_run_at_most_the_configured_number_at_once(
+    make_client: Callable[..., ASGIClient], limit: int
+) -> None:
+    client = make_client(MAX_CONCURRENT_EVALUATIONS=limit)
+    predictor = client.app.state.predictor
+    measure = predictor.accuracy
+    active, most = 0, 0
+    lock = threading.Lock()
+
+    def watched(*args: Any) -> Any:
+        nonlocal active, most
+        with lock:
+            active += 1
+            most = max(most, active)
+        try:
+            time.sleep(0.05)
+            return measure(*args)
+        finally:
+            with lock:
+                active -= 1
+
+    predictor.accuracy = watched  # this client's own predictor instance
+    body = {"text": SAMPLE_TEXT[:300]}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda _: client.post("/accuracy", json=body), range(8), timeout=60))
+    assert {response.status_code for response in responses} == {200}
+    assert len({response.text for response in responses}) == 1
+    assert most == limit
