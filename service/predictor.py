@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,12 +18,12 @@ from pydantic import ValidationError
 
 from model.alphabet import ALPHABET, SIZE, decode, encode, simplify
 from model.rnn import generate, next_char_probabilities
-from service.schemas import CharProbability, ModelInfo, RecordedAccuracy, SplitAccuracy
+from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
 from training.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
 from training.evaluate import Accuracy, accuracy_on_text, sentence
 
 Loc = tuple[str | int, ...]
-Ranking = tuple[CharProbability, ...]
+Ranking = tuple[dict[str, Any], ...]  # all 27 characters, most probable first
 
 
 class InputError(ValueError):
@@ -107,16 +108,23 @@ class Predictor:
         """All 27 characters after `window`, most probable first; computed once per window."""
         ranking = self.cache.get(window)
         if ranking is None:
-            ranking = tuple(self.top(self.probabilities([window])[0], SIZE))
+            ranking = tuple(self.top(self.probabilities([window]), SIZE)[0])
             self.cache.put(window, ranking)
         return ranking
 
     @staticmethod
-    def top(probabilities: NDArray[np.float64], k: int) -> list[CharProbability]:
-        """The k most probable characters of one distribution, ties in alphabet order."""
-        values = probabilities.tolist()
-        order = np.argsort(-probabilities, kind="stable")[:k].tolist()
-        return [CharProbability(char=ALPHABET[index], probability=values[index]) for index in order]
+    def top(probabilities: NDArray[np.float64], k: int) -> list[list[dict[str, Any]]]:
+        """The k most probable {"char", "probability"} of each row, ties in alphabet order."""
+        order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+        values = np.take_along_axis(probabilities, order, axis=1).tolist()
+        # Plain dicts: pydantic validates a whole response of them at once, faster than models.
+        return [
+            [
+                {"char": ALPHABET[index], "probability": value}
+                for index, value in zip(row, row_values, strict=True)
+            ]
+            for row, row_values in zip(order.tolist(), values, strict=True)
+        ]
 
     def generate(self, window: str, n: int, temperature: float, seed: int | None) -> str:
         """n characters continuing `window` (the seed notebook's Generate)."""

@@ -66,7 +66,9 @@ async def predict_next(
         ranking = cached if cached is not None else await run_in_threadpool(predictor.ranking, window)
     else:
         window, ranking = await run_in_threadpool(_window_and_ranking, predictor, request.text)
-    return PredictNextResponse(next_char=ranking[0].char, top=list(ranking[: request.top_k]), window=window)
+    return PredictNextResponse.model_validate(
+        {"next_char": ranking[0]["char"], "top": ranking[: request.top_k], "window": window}
+    )
 
 
 def _window_and_ranking(predictor: Predictor, text: str) -> tuple[str, Ranking]:
@@ -86,11 +88,12 @@ def predict_next_batch(
             ("body", "texts"), f"List should have at most {settings.max_batch} items (MAX_BATCH)", "too_long"
         )
     windows = [predictor.window(text, ("body", "texts", index)) for index, text in enumerate(request.texts)]
-    predictions = []
-    for window, probabilities in zip(windows, predictor.probabilities(windows), strict=True):
-        top = predictor.top(probabilities, request.top_k)
-        predictions.append(PredictNextResponse(next_char=top[0].char, top=top, window=window))
-    return PredictBatchResponse(predictions=predictions)
+    tops = predictor.top(predictor.probabilities(windows), request.top_k)
+    predictions = [
+        {"next_char": top[0]["char"], "top": top, "window": window}
+        for window, top in zip(windows, tops, strict=True)
+    ]
+    return PredictBatchResponse.model_validate({"predictions": predictions})
 
 
 @router.post("/generate")
