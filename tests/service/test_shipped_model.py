@@ -1,0 +1,56 @@
+"""The service on the committed artifact (artifacts/char-rnn-assignment), in process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from model.alphabet import encode, simplify
+from model.rnn import next_char_probabilities
+from service.app import create_app
+from tests.service.conftest import REPO_ROOT, ASGIClient, ExplicitSettings
+from training.artifact import Artifact, load
+from training.evaluate import accuracy_on_text
+
+SHIPPED = REPO_ROOT / "artifacts" / "char-rnn-assignment"
+PARAGRAPH = (
+    "When we look to the individuals of the same variety or sub-variety of our older cultivated plants "
+    "and animals, one of the first points which strikes us, is, that they generally differ much more "
+    "from each other, than do the individuals of any one species or variety in a state of nature."
+)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Artifact:
+    return load(SHIPPED)
+
+
+@pytest.fixture(scope="module")
+def shipped_client(shipped: Artifact) -> Iterator[ASGIClient]:
+    client = ASGIClient(create_app(ExplicitSettings(CHAR_RNN_ARTIFACT=SHIPPED)))
+    yield client
+    client.close()
+
+
+def test_model_reports_the_manifest(shipped_client: ASGIClient, shipped: Artifact) -> None:
+    info = shipped_client.get("/model").json()
+    manifest = shipped.manifest
+    assert info["name"] == "char-rnn-assignment"
+    assert (info["n_hidden"], info["seq_length"]) == (manifest["n_hidden"], manifest["seq_length"])
+    assert info["metrics"] == manifest["metrics"]
+    assert info["weights_sha256"] == manifest["weights_sha256"]
+
+
+def test_post_accuracy_agrees_with_training_evaluate(shipped_client: ASGIClient, shipped: Artifact) -> None:
+    body = shipped_client.post("/accuracy", json={"text": PARAGRAPH}).json()
+    expected = accuracy_on_text(shipped.params, encode(simplify(PARAGRAPH)), shipped.seq_length)
+    assert body == {"accuracy": expected.accuracy, "correct": expected.correct, "total": expected.total}
+
+
+def test_seed_prompt_prediction_is_the_models(shipped_client: ASGIClient, shipped: Artifact) -> None:
+    body = shipped_client.post("/predict-next", json={"text": "harles dar", "top_k": 27}).json()
+    probabilities = next_char_probabilities(shipped.params, encode("harles dar")[None, :])[0]
+    assert [entry["probability"] for entry in body["top"]] == sorted(probabilities.tolist(), reverse=True)
+    assert body["next_char"] == " abcdefghijklmnopqrstuvwxyz"[int(np.argmax(probabilities))]
