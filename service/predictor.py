@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,7 +23,6 @@ from training.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
 from training.evaluate import Accuracy, accuracy_on_text, sentence
 
 Loc = tuple[str | int, ...]
-Ranking = tuple[dict[str, Any], ...]  # all 27 characters, most probable first
 
 
 class InputError(ValueError):
@@ -34,6 +33,19 @@ class InputError(ValueError):
         self.loc = loc
         self.message = message
         self.kind = kind
+
+
+class Ranking(NamedTuple):
+    """All 27 characters after one window, most probable first (about 1 kB, so cheap to keep)."""
+
+    chars: str
+    probabilities: tuple[float, ...]
+
+    def top(self, k: int) -> list[dict[str, Any]]:
+        return [
+            {"char": char, "probability": p}
+            for char, p in zip(self.chars[:k], self.probabilities[:k], strict=True)
+        ]
 
 
 class RankingCache:
@@ -108,7 +120,9 @@ class Predictor:
         """All 27 characters after `window`, most probable first; computed once per window."""
         ranking = self.cache.get(window)
         if ranking is None:
-            ranking = tuple(self.top(self.probabilities([window]), SIZE)[0])
+            probabilities = self.probabilities([window])[0]
+            order = np.argsort(-probabilities, kind="stable")
+            ranking = Ranking("".join(ALPHABET[i] for i in order), tuple(probabilities[order].tolist()))
             self.cache.put(window, ranking)
         return ranking
 

@@ -67,7 +67,7 @@ async def predict_next(
     else:
         window, ranking = await run_in_threadpool(_window_and_ranking, predictor, request.text)
     return PredictNextResponse.model_validate(
-        {"next_char": ranking[0]["char"], "top": ranking[: request.top_k], "window": window}
+        {"next_char": ranking.chars[0], "top": ranking.top(request.top_k), "window": window}
     )
 
 
