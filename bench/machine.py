@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import time
 from pathlib import Path
 
 
@@ -25,6 +26,34 @@ def load_average() -> str:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
         return "unknown"
+
+
+def busy_seconds() -> float:
+    """CPU seconds all processes have spent busy since boot, summed over cores (/proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class Contention:
+    """How much of the machine other processes used while a measurement ran.
+
+    with Contention() as other: ...; other.share(own_cpu_seconds) -> fraction of all cores.
+    """
+
+    def __enter__(self) -> Contention:
+        self.busy, self.started = busy_seconds(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.busy = busy_seconds() - self.busy
+        self.wall = time.perf_counter() - self.started
+
+    def share(self, own_cpu_seconds: float) -> float:
+        return max(0.0, self.busy - own_cpu_seconds) / (self.wall * (os.cpu_count() or 1))
 
 
 def blas_description() -> str:
