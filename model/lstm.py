@@ -112,10 +112,13 @@ def step(
     """One LSTM step; `weights` defaults to the seed's preset."""
     x_arr, h_arr, c_arr, w = validate(x, h_prev, c_prev, seed_preset() if weights is None else weights)
     v = np.concatenate([h_arr, x_arr])
-    f = sigmoid(w["W_f"] @ v + w["b_f"])
-    i = sigmoid(w["W_i"] @ v + w["b_i"])
-    o = sigmoid(w["W_o"] @ v + w["b_o"])
-    c_tilde = np.tanh(w["W_c"] @ v + w["b_c"])
+    with np.errstate(over="ignore", invalid="ignore"):
+        pre = {gate: w[f"W_{gate}"] @ v + w[f"b_{gate}"] for gate in GATES}
+    for gate, value in pre.items():
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"W_{gate}, b_{gate}, x, h: W_{gate} v + b_{gate} overflows; use smaller values")
+    f, i, o = sigmoid(pre["f"]), sigmoid(pre["i"]), sigmoid(pre["o"])
+    c_tilde = np.tanh(pre["c"])
     c = f * c_arr + i * c_tilde
     h = o * np.tanh(c)
     return LSTMStep(f=f, i=i, o=o, c_tilde=c_tilde, c=c, h=h)

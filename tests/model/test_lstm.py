@@ -130,3 +130,8 @@ def test_any_wrong_weight_width_is_refused(n_hidden: int, n_in: int, wrong_colum
     weights["W_i"] = np.zeros((n_hidden, wrong_columns))
     with pytest.raises(ValueError, match="W_i: expected shape"):
         lstm.step(np.zeros(n_in), np.zeros(n_hidden), np.zeros(n_hidden), weights)
+
+
+def test_finite_values_whose_products_overflow_are_refused() -> None:
+    with pytest.raises(ValueError, match="W_f v \\+ b_f overflows"):
+        lstm.step([1e308, 0, 0], [H0], [C0])
