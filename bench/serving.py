@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.machine import load_average
 from bench.workers import REPOSITORY, environment, run_json
 
 LUA_SCRIPT = REPOSITORY / "bench" / "wrk" / "scenario.lua"
@@ -182,7 +183,7 @@ def direct_worker(seconds: float) -> dict[str, Any]:
 
 def measure(seconds: float, artifact: str) -> dict[str, Any]:
     """Every serving figure; the server's log goes to a temporary file."""
-    results: dict[str, Any] = {"load_generator": load_generator(), "runs": []}
+    results: dict[str, Any] = {"load_generator": load_generator(), "runs": [], "load_before": load_average()}
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         log = Path(tmp) / "service.log"
         with running_server(artifact, log) as server:
@@ -195,6 +196,7 @@ def measure(seconds: float, artifact: str) -> dict[str, Any]:
                 run = drive(server, BATCH, connections, seconds)
                 results["runs"].append({"scenario": BATCH.label, "connections": connections, **run})
             results["peak_rss_kb"] = memory_kb(server.pid, "VmHWM")
+    results["load_after"] = load_average()
     results["direct"] = run_json(
         "bench.serving", ["--direct", "--seconds", str(seconds)], 1, seconds * 4 + 60
     )
@@ -208,7 +210,10 @@ def find(results: dict[str, Any], scenario: Scenario, connections: int) -> dict[
 
 
 def report(results: dict[str, Any]) -> list[str]:
-    lines = [f"load generator: {results['load_generator']} (separate process, 127.0.0.1)"]
+    lines = [
+        f"load generator: {results['load_generator']} (separate process, 127.0.0.1); load average "
+        f"{results['load_before']} before, {results['load_after']} after"
+    ]
     lines.append(f"{'scenario':44s} {'conns':>5s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>6s}")
     for run in results["runs"]:
         lines.append(

@@ -79,3 +79,17 @@ def test_the_plain_baseline_computes_the_same_gradients() -> None:
     assert plain_loss == pytest.approx(loss, rel=1e-12)
     for name in rnn.PARAM_NAMES:
         np.testing.assert_allclose(plain_grads[name], grads[name], rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize(("batch", "seq_len"), [(1, 6), (27, 6), (28, 1), (28, 2), (40, 6)])
+def test_hidden_states_equal_the_recurrence_step_by_step(batch: int, seq_len: int) -> None:
+    """Batches larger than X take W h_1 from a table of X rows: the same numbers."""
+    params, inputs, _ = problem(batch, seed=6)
+    inputs = inputs[:, :seq_len]
+    U, W, b = params["U"], params["W"], params["b"]
+    h = np.zeros((batch, W.shape[0]))
+    for t in range(seq_len):
+        h = np.maximum(U[:, inputs[:, t]].T + h @ W.T + b, 0)
+    np.testing.assert_allclose(rnn.hidden_states(params, inputs)[-1], h, rtol=1e-12, atol=1e-14)
+    expected = rnn.softmax(h @ params["V"].T + params["c"])
+    np.testing.assert_allclose(rnn.next_char_probabilities(params, inputs), expected, rtol=1e-12)
