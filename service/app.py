@@ -42,7 +42,10 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
         version=_package_version(),
         description=DESCRIPTION,
         debug=False,
-        responses={413: {"model": MessageResponse, "description": "Request body over MAX_BODY_BYTES"}},
+        responses={
+            400: {"model": MessageResponse, "description": "Request body that cannot be decoded (not UTF-8)"},
+            413: {"model": MessageResponse, "description": "Request body over MAX_BODY_BYTES"},
+        },
     )
     app.state.settings = settings
     app.state.predictor = predictor

@@ -11,12 +11,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from service.predictor import InputError
 
 logger = logging.getLogger("service.errors")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def unprocessable(errors: Iterable[Mapping[str, Any]]) -> JSONResponse:
@@ -55,6 +59,23 @@ async def input_error_handler(request: Request, exc: Exception) -> JSONResponse:
     return unprocessable([{"type": exc.kind, "loc": exc.loc, "msg": exc.message}])
 
 
+async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 404/405 answers; a 405's Allow lists every method of the path, not one route's."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code != 405:
+        response = await http_exception_handler(request, exc)
+        assert isinstance(response, JSONResponse)
+        return response
+    allowed = [method for method in HTTP_METHODS if _route_exists(request, method)]
+    allow = {"Allow": ", ".join(allowed)}
+    return JSONResponse(status_code=405, content={"detail": exc.detail}, headers=allow)
+
+
+def _route_exists(request: Request, method: str) -> bool:
+    scope = {**request.scope, "method": method}
+    return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
+
+
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A bug: log it with its traceback and answer 500 JSON without details."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -65,4 +86,5 @@ def install(app: FastAPI) -> None:
     """Register the handlers above on `app`."""
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(InputError, input_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

@@ -15,7 +15,7 @@ LSTM_MAX_ABS = 1e6
 MAX_GENERATE = 1000
 MIN_TEMPERATURE = 1e-3  # below this (except 0) z / temperature can overflow
 MAX_TEMPERATURE = 100.0
-MAX_SEED = 2**63 - 1
+MAX_SEED = 2**53 - 1  # the largest integer that every JSON parser keeps exact
 
 TEXT_DESCRIPTION = (
     "Any text; it is simplified to the 27 symbols (lowercase a-z, every other run of characters "

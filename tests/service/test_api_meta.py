@@ -112,3 +112,10 @@ def test_cors_only_for_configured_origins(make_client: Callable[..., ASGIClient]
 
 def test_app_is_not_in_debug_mode(client: ASGIClient) -> None:
     assert client.app.debug is False
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(client: ASGIClient) -> None:
+    response = client.request("DELETE", "/accuracy")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.json() == {"detail": "Method Not Allowed"}
