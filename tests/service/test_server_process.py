@@ -23,7 +23,7 @@ import pytest
 from model.rnn import generate
 from tests.conftest import build_artifact
 from tests.service.conftest import REPO_ROOT, ServerProcess, free_port, running_server, service_env
-from training.artifact import load
+from training.artifact import load, sha256_file
 
 TEXTS = [
     "harles dar",
@@ -166,6 +166,46 @@ def test_manifest_without_recorded_metrics_is_refused(small_artifact: Path, tmp_
     manifest_path.write_text(json.dumps(manifest))
     line = start_and_expect_failure(service_env(artifact_dir, free_port()))
     assert line == f"error: {manifest_path}: field metrics.heldout: missing"
+
+
+def rewrite_weights(artifact_dir: Path, arrays: dict[str, Any], allow_pickle: bool = False) -> Path:
+    """New weights.npz with the manifest's checksum updated, so only the content is wrong."""
+    weights = artifact_dir / "weights.npz"
+    with open(weights, "wb") as stream:
+        np.savez(stream, allow_pickle=allow_pickle, **arrays)
+    manifest_path = artifact_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["weights_sha256"] = sha256_file(weights)
+    manifest_path.write_text(json.dumps(manifest))
+    return weights
+
+
+def test_manifest_with_another_alphabet_is_refused(small_artifact: Path, tmp_path: Path) -> None:
+    artifact_dir = copy_artifact(small_artifact, tmp_path / "alphabet")
+    manifest_path = artifact_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["alphabet"] = "abcdefghijklmnopqrstuvwxyz "
+    manifest_path.write_text(json.dumps(manifest))
+    line = start_and_expect_failure(service_env(artifact_dir, free_port()))
+    assert line.startswith(f"error: {manifest_path}: alphabet 'abcdefghijklmnopqrstuvwxyz ' differs")
+
+
+def test_weights_of_the_wrong_shape_are_refused(small_artifact: Path, tmp_path: Path) -> None:
+    artifact_dir = copy_artifact(small_artifact, tmp_path / "shape")
+    arrays = dict(load(small_artifact).params)
+    arrays["W"] = arrays["W"][:, :-1]
+    weights = rewrite_weights(artifact_dir, arrays)
+    line = start_and_expect_failure(service_env(artifact_dir, free_port()))
+    assert line.startswith(f"error: {weights}: W has shape (16, 15), expected (16, 16) (shape mismatch)")
+
+
+def test_pickle_inside_the_weights_is_refused(small_artifact: Path, tmp_path: Path) -> None:
+    artifact_dir = copy_artifact(small_artifact, tmp_path / "pickle")
+    arrays: dict[str, Any] = dict(load(small_artifact).params)
+    arrays["c"] = np.array([{"os.system": "echo pwned"}] * 27, dtype=object)
+    weights = rewrite_weights(artifact_dir, arrays, allow_pickle=True)
+    line = start_and_expect_failure(service_env(artifact_dir, free_port()))
+    assert line == f"error: {weights}: contains a pickled object array, refused"
 
 
 @pytest.mark.parametrize(
