@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.machine import load_average
+from bench.machine import Contention, load_average
 from bench.workers import REPOSITORY, environment, run_json
 
 LUA_SCRIPT = REPOSITORY / "bench" / "wrk" / "scenario.lua"
@@ -127,12 +128,27 @@ def drive(server: Server, scenario: Scenario, connections: int, seconds: float) 
         command += ["--body", scenario.body, "--json", scenario.fixed_json, "--batch", str(BATCH_TEXTS)]
         command += ["--connections", str(connections), "--seconds", str(seconds)]
         env = environment()
-    completed = subprocess.run(
-        command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True
-    )
+    server_before, children_before = process_cpu_seconds(server.pid), children_cpu_seconds()
+    with Contention() as other:
+        completed = subprocess.run(
+            command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True
+        )
+    own = process_cpu_seconds(server.pid) - server_before + children_cpu_seconds() - children_before
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     result["per_second"] = result["requests"] / result["seconds"]
+    result["others_cpu"] = other.share(own)
     return result
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of a running process, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def memory_kb(pid: int, field: str) -> int:
@@ -214,11 +230,12 @@ def report(results: dict[str, Any]) -> list[str]:
         f"load generator: {results['load_generator']} (separate process, 127.0.0.1); load average "
         f"{results['load_before']} before, {results['load_after']} after"
     ]
-    lines.append(f"{'scenario':44s} {'conns':>5s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>6s}")
+    columns = ("conns", 5), ("req/s", 9), ("p50 ms", 8), ("p99 ms", 8), ("errors", 6), ("others CPU", 10)
+    lines.append(f"{'scenario':44s} " + " ".join(f"{name:>{width}s}" for name, width in columns))
     for run in results["runs"]:
         lines.append(
             f"{run['scenario']:44s} {run['connections']:5d} {run['per_second']:9,.0f} "
-            f"{run['p50_ms']:8.2f} {run['p99_ms']:8.2f} {run['errors']:6d}"
+            f"{run['p50_ms']:8.2f} {run['p99_ms']:8.2f} {run['errors']:6d} {run['others_cpu']:10.0%}"
         )
     lines += goal_lines(results)
     return lines
