@@ -6,6 +6,7 @@ instance serves every thread of the pool at once.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -36,16 +37,31 @@ class InputError(ValueError):
 
 
 class Ranking(NamedTuple):
-    """All 27 characters after one window, most probable first (about 1 kB, so cheap to keep)."""
+    """All 27 characters after one window, most probable first (about 3 kB, so cheap to keep),
+    with each entry's JSON encoded once, so that a cached answer is only joined, not serialised."""
 
     chars: str
     probabilities: tuple[float, ...]
+    json_entries: tuple[str, ...]
+
+    @classmethod
+    def of(cls, chars: str, probabilities: tuple[float, ...]) -> Ranking:
+        entries = tuple(
+            json.dumps({"char": char, "probability": p}, separators=(",", ":"))
+            for char, p in zip(chars, probabilities, strict=True)
+        )
+        return cls(chars, probabilities, entries)
 
     def top(self, k: int) -> list[dict[str, Any]]:
         return [
             {"char": char, "probability": p}
             for char, p in zip(self.chars[:k], self.probabilities[:k], strict=True)
         ]
+
+    def response_json(self, window: str, k: int) -> bytes:
+        """The /predict-next answer as JSON: PredictNextResponse's fields and values, floats in repr."""
+        next_char, top = json.dumps(self.chars[0]), ",".join(self.json_entries[:k])
+        return f'{{"next_char":{next_char},"top":[{top}],"window":{json.dumps(window)}}}'.encode()
 
 
 class RankingCache:
@@ -122,7 +138,7 @@ class Predictor:
         if ranking is None:
             probabilities = self.probabilities([window])[0]
             order = np.argsort(-probabilities, kind="stable")
-            ranking = Ranking("".join(ALPHABET[i] for i in order), tuple(probabilities[order].tolist()))
+            ranking = Ranking.of("".join(ALPHABET[i] for i in order), tuple(probabilities[order].tolist()))
             self.cache.put(window, ranking)
         return ranking
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from model.alphabet import ALPHABET, encode, simplify
 from model.rnn import generate, next_char_probabilities
 from service.predictor import InputError, Predictor
+from service.schemas import PredictNextResponse
 from tests.conftest import SAMPLE_TEXT
 from tests.service.conftest import ASGIClient
 from training.artifact import Artifact
@@ -362,3 +363,16 @@ def test_accuracy_needs_one_window(client: ASGIClient) -> None:
     assert empty.json() == error(
         ["body", "text"], "string_too_short", "String should have at least 1 character"
     )
+
+
+@pytest.mark.parametrize("top_k", [1, 5, 27])
+def test_predict_next_json_encoded_in_advance_is_the_response_models(client: ASGIClient, top_k: int) -> None:
+    # The handler returns JSON encoded in advance, skipping FastAPI's response validation: it
+    # must parse under the response model, strictly, with every value unchanged.
+    for text in ("harles dar", "Origin of Species", "z", "the struggle for existence"):
+        response = client.post("/predict-next", json={"text": text, "top_k": top_k})
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        parsed = PredictNextResponse.model_validate_json(response.content, strict=True)
+        assert parsed.model_dump() == response.json()
+        assert len(parsed.top) == top_k and parsed.top[0].char == parsed.next_char
