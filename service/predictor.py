@@ -147,7 +147,6 @@ class Predictor:
         """The k most probable {"char", "probability"} of each row, ties in alphabet order."""
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         values = np.take_along_axis(probabilities, order, axis=1).tolist()
-        # Plain dicts: pydantic validates a whole response of them at once, faster than models.
         return [
             [
                 {"char": ALPHABET[index], "probability": value}

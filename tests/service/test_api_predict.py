@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from model.alphabet import ALPHABET, encode, simplify
 from model.rnn import generate, next_char_probabilities
 from service.predictor import InputError, Predictor
-from service.schemas import PredictNextResponse
+from service.schemas import PredictBatchResponse, PredictNextResponse
 from tests.conftest import SAMPLE_TEXT
 from tests.service.conftest import ASGIClient
 from training.artifact import Artifact
@@ -376,3 +376,14 @@ def test_predict_next_json_encoded_in_advance_is_the_response_models(client: ASG
         parsed = PredictNextResponse.model_validate_json(response.content, strict=True)
         assert parsed.model_dump() == response.json()
         assert len(parsed.top) == top_k and parsed.top[0].char == parsed.next_char
+
+
+@pytest.mark.parametrize("top_k", [1, 27])
+def test_batch_json_encoded_directly_is_the_response_models(client: ASGIClient, top_k: int) -> None:
+    texts = ["harles dar", "Origin of Species", "z", "the struggle for existence", "harles dar"]
+    response = client.post("/predict-next/batch", json={"texts": texts, "top_k": top_k})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    parsed = PredictBatchResponse.model_validate_json(response.content, strict=True)
+    assert parsed.model_dump() == response.json()
+    assert [len(prediction.top) for prediction in parsed.predictions] == [top_k] * len(texts)
