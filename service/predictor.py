@@ -52,12 +52,6 @@ class Ranking(NamedTuple):
         )
         return cls(chars, probabilities, entries)
 
-    def top(self, k: int) -> list[dict[str, Any]]:
-        return [
-            {"char": char, "probability": p}
-            for char, p in zip(self.chars[:k], self.probabilities[:k], strict=True)
-        ]
-
     def response_json(self, window: str, k: int) -> bytes:
         """The /predict-next answer as JSON: PredictNextResponse's fields and values, floats in repr."""
         next_char, top = json.dumps(self.chars[0]), ",".join(self.json_entries[:k])

@@ -49,20 +49,10 @@ class EpochRecord:
         }
 
 
-def sgd_update(params: Params, grads: Params, learning_rate: float, clip: float | None) -> None:
-    """p <- p - learning_rate * clip(dp, -clip, clip), in place, reusing the gradient buffers."""
-    for name in PARAM_NAMES:
-        grad = grads[name]
-        if clip is not None:
-            np.clip(grad, -clip, clip, out=grad)
-        grad *= learning_rate
-        params[name] -= grad
-
-
 def apply_steps(params: Params, steps: Params, limit: float | None) -> None:
-    """p <- p - clip(step, -limit, limit), in place: `sgd_update` for gradients that
-    already carry the learning rate (learning_rate * clip(g, c) = clip(learning_rate * g,
-    learning_rate * c)), one pass fewer over every array."""
+    """p <- p - clip(step, -limit, limit), in place, for steps that already carry the learning
+    rate: with limit = learning_rate * clip this is p - learning_rate * clip(g, -clip, clip),
+    one pass fewer over every array."""
     for name in PARAM_NAMES:
         step = steps[name]
         if limit is not None:

@@ -20,19 +20,21 @@ def problem(windows: int, seed: int = 0) -> tuple[rnn.Params, np.ndarray, np.nda
 
 
 def plain_epoch(params: rnn.Params, inputs: np.ndarray, targets: np.ndarray, batch_size: int) -> float:
-    """run_epoch's arithmetic spelled out: public loss_and_grads, then sgd_update."""
+    """run_epoch's arithmetic spelled out: public loss_and_grads, clip, then sgd_step."""
     order = np.random.default_rng(5).permutation(inputs.shape[0])
     total = 0.0
     for first in range(0, order.size, batch_size):
         batch = order[first : first + batch_size]
         loss, grads = rnn.loss_and_grads(params, inputs[batch], targets[batch])
-        train.sgd_update(params, grads, 0.05, 5.0)
+        for name in rnn.PARAM_NAMES:
+            np.clip(grads[name], -5.0, 5.0, out=grads[name])
+        rnn.sgd_step(params, grads, 0.05)
         total += loss * batch.size
     return total / order.size
 
 
 @pytest.mark.parametrize(("shards", "batch_size"), [(1, 1), (1, 64), (2, 64), (2, 100), (3, 96)])
-def test_run_epoch_equals_loss_and_grads_then_sgd_update(
+def test_run_epoch_equals_loss_and_grads_then_clipped_sgd_step(
     monkeypatch: pytest.MonkeyPatch, shards: int, batch_size: int
 ) -> None:
     monkeypatch.setattr(train, "shard_count", lambda size: shards)

@@ -8,7 +8,7 @@ import pytest
 from model.alphabet import SIZE, encode, simplify
 from model.rnn import init_params, loss_and_grads
 from training.data import Span, windows
-from training.train import Schedule, sgd_update, train
+from training.train import Schedule, apply_steps, train
 
 TEXT = simplify("The cat sat on the mat. The dog sat on the log. " * 8)
 
@@ -44,10 +44,11 @@ def test_training_is_reproducible_with_a_seed() -> None:
     np.testing.assert_array_equal(first["W"], second["W"])
 
 
-def test_sgd_update_clips_each_gradient_entry() -> None:
+def test_apply_steps_clips_each_step_entry() -> None:
+    # Steps of learning rate 0.1 on gradients [10, -0.5] with clip 5: limit 0.1 * 5 = 0.5.
     params = {name: np.zeros(2) for name in ("U", "W", "V", "b", "c")}
-    grads = {name: np.array([10.0, -0.5]) for name in params}
-    sgd_update(params, grads, learning_rate=0.1, clip=5.0)
+    steps = {name: np.array([1.0, -0.05]) for name in params}
+    apply_steps(params, steps, limit=0.5)
     np.testing.assert_allclose(params["W"], [-0.5, 0.05])
 
 
