@@ -16,7 +16,7 @@ from model.alphabet import SIZE
 from model.rnn import Params, init_params
 from training import artifact, plot
 from training.data import default_corpus_path, encode_text, heldout_span, read_corpus, train_span, windows
-from training.evaluate import count_correct, sentence
+from training.evaluate import Accuracy, count_correct, sentence
 from training.train import EpochRecord, Schedule, train
 
 PACKAGE_VERSION = "0.1.0"
@@ -65,6 +65,8 @@ def code_version() -> str:
 
 def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     """Train as configured and write the artifact; returns the manifest written."""
+    if config.epochs < 1:
+        raise ValueError("epochs: must be >= 1 (the recorded metrics are the last epoch's)")
     if config.out.exists() and not config.force:
         raise FileExistsError(f"{config.out}: an artifact already exists there; pass --force to replace it")
     text, corpus_sha256 = read_corpus(config.corpus or default_corpus_path())
@@ -76,11 +78,12 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
         raise ValueError(f"the corpus is too short for one window of {config.seq_length} characters")
     params = init_params(SIZE, config.hidden, SIZE, seed=config.seed, dtype=np.dtype(config.dtype))
 
+    latest: dict[str, Accuracy] = {}  # the last epoch's measurement is also the final one
+
     def measure(current: Params) -> dict[str, float]:
-        return {
-            "train_accuracy": count_correct(current, indices, train_data, config.seq_length).accuracy,
-            "heldout_accuracy": count_correct(current, indices, heldout_data, config.seq_length).accuracy,
-        }
+        latest["train"] = count_correct(current, indices, train_data, config.seq_length)
+        latest["heldout"] = count_correct(current, indices, heldout_data, config.seq_length)
+        return {f"{split}_accuracy": accuracy.accuracy for split, accuracy in latest.items()}
 
     def report(record: EpochRecord) -> None:
         print(
@@ -105,8 +108,7 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
         show_progress=show_progress,
     )
     training_seconds = time.perf_counter() - started
-    train_accuracy = count_correct(params, indices, train_data, config.seq_length)
-    heldout_accuracy = count_correct(params, indices, heldout_data, config.seq_length)
+    train_accuracy, heldout_accuracy = latest["train"], latest["heldout"]
     manifest = build_manifest(
         config, corpus_sha256, history, train_data.as_dict(), heldout_data.as_dict(), training_seconds
     )
