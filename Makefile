@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint typecheck bench train evaluate clean
+.PHONY: serve test lint typecheck bench train evaluate lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ train: $(STAMP)
 
 evaluate: $(STAMP)
 	$(BIN)/python -m training.evaluate --artifact artifacts/char-rnn-assignment
+
+# The image's pinned runtime dependencies, resolved by uv from pyproject.toml (never edited by hand).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		--custom-compile-command 'make lock' --quiet -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -17,13 +17,11 @@ import signal  # noqa: E402
 import sys  # noqa: E402
 from types import FrameType  # noqa: E402
 
-import uvicorn  # noqa: E402
-
 from service.app import create_app  # noqa: E402
+from service.logs import configure_logging  # noqa: E402
+from service.server import serve  # noqa: E402
 from service.settings import SettingsError, load_settings  # noqa: E402
 from training.artifact import ArtifactError  # noqa: E402
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main() -> int:
@@ -33,7 +31,7 @@ def main() -> int:
     except (SettingsError, ArtifactError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    configure_logging(settings)
     info = app.state.predictor.info
     logging.getLogger("service").info(
         "serving %s (%d-%d-%d, seq_length %d) from %s",
@@ -44,21 +42,13 @@ def main() -> int:
         info.seq_length,
         settings.artifact_path,
     )
-    # On SIGTERM or SIGINT uvicorn stops accepting connections, lets in-flight requests finish
-    # (for at most GRACEFUL_SHUTDOWN_SECONDS), then raises the signal again with the handler
-    # that was there before it: ours, which makes that finished shutdown exit with status 0.
+    # On SIGTERM the server drains for DRAIN_SECONDS (see service.server), then, as on SIGINT,
+    # stops accepting connections, lets in-flight requests finish (for at most
+    # GRACEFUL_SHUTDOWN_SECONDS), then raises the signal again with the handler that was there
+    # before it: ours, which makes that finished shutdown exit with status 0.
     for shutdown_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(shutdown_signal, _exit_cleanly)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        log_level=settings.log_level,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
-    )
+    serve(app, settings)
     return 0
 
 

@@ -9,9 +9,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from service import errors
+from service.metrics import Metrics, RequestMetrics
 from service.middleware import AccessLog, BodySizeLimit
 from service.predictor import Predictor, load_predictor
-from service.routes import lstm, meta, predict
+from service.readiness import Readiness, lifespan_for
+from service.request_id import HEADER as REQUEST_ID_HEADER
+from service.request_id import RequestID
+from service.routes import health, lstm, meta, metrics, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
 from training.artifact import Artifact
@@ -37,8 +41,10 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
         if artifact is not None
         else load_predictor(settings.artifact_path, settings.max_text_chars, settings.predict_cache_size)
     )
+    readiness, service_metrics = Readiness(), Metrics(predictor.cache)
     app = FastAPI(
         title="char-rnn-service",
+        lifespan=lifespan_for(predictor, readiness, service_metrics),
         version=_package_version(),
         description=DESCRIPTION,
         debug=False,
@@ -50,7 +56,9 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.predictor = predictor
     app.state.evaluation_limiter = CapacityLimiter(settings.max_concurrent_evaluations)
-    for module in (meta, predict, lstm):
+    app.state.readiness = readiness
+    app.state.metrics = service_metrics
+    for module in (meta, health, metrics, predict, lstm):
         app.include_router(module.router)
     errors.install(app)
     if settings.cors_origins:
@@ -58,8 +66,12 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type"],
+            allow_headers=["Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AccessLog)  # added last, so outermost: it also logs the 413s
+    # Added last, so outermost: they also count and log the 413s, and the id is set for both.
+    app.add_middleware(RequestMetrics, metrics=service_metrics)
+    app.add_middleware(AccessLog)
+    app.add_middleware(RequestID)
     return app

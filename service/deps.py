@@ -7,7 +7,9 @@ from typing import Annotated
 from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
+from service.metrics import Metrics
 from service.predictor import Predictor
+from service.readiness import Readiness
 from service.settings import Settings
 
 
@@ -26,6 +28,18 @@ async def get_evaluation_limiter(request: Request) -> CapacityLimiter:
     return limiter
 
 
+async def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+async def get_readiness(request: Request) -> Readiness:
+    readiness: Readiness = request.app.state.readiness
+    return readiness
+
+
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EvaluationLimiterDep = Annotated[CapacityLimiter, Depends(get_evaluation_limiter)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ReadinessDep = Annotated[Readiness, Depends(get_readiness)]

@@ -1,4 +1,5 @@
-"""Error responses: every 4xx is JSON in FastAPI's {"detail": ...} shape, and no input echoes back.
+"""Error responses: every 4xx is JSON in FastAPI's {"detail": ...} shape plus the request's id,
+and no input echoes back.
 
 422 bodies keep FastAPI's standard list of {"type", "loc", "msg"} items; the "input" FastAPI
 would add is left out so that a rejected request (up to 1 MB) is never copied into the answer.
@@ -11,22 +12,34 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from service.predictor import InputError
+from service.request_id import HEADER as REQUEST_ID_HEADER
+from service.request_id import request_id_of
 
 logger = logging.getLogger("service.errors")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-def unprocessable(errors: Iterable[Mapping[str, Any]]) -> JSONResponse:
+def error_response(
+    request: Request, status: int, detail: Any, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """{"detail": ..., "request_id": ...}: the id lets a client's report be found in the logs."""
+    request_id = request_id_of(request.scope) or "-"
+    return JSONResponse(
+        status_code=status, content={"detail": detail, "request_id": request_id}, headers=headers
+    )
+
+
+def unprocessable(request: Request, errors: Iterable[Mapping[str, Any]]) -> JSONResponse:
     """422 with FastAPI's {"detail": [{"type", "loc", "msg"}, ...]} body."""
     detail = [{"type": error["type"], "loc": list(error["loc"]), "msg": _message(error)} for error in errors]
-    return JSONResponse(status_code=422, content={"detail": detail})
+    return error_response(request, 422, detail)
 
 
 def _message(error: Mapping[str, Any]) -> str:
@@ -43,9 +56,9 @@ async def request_validation_handler(request: Request, exc: Exception) -> JSONRe
         # FastAPI reads only JSON bodies, so without the header any body looks like "not an
         # object": say what is missing instead (curl -d sends a form type by default).
         return unprocessable(
-            [{"type": "content_type", "loc": ("body",), "msg": _content_type_message(content_type)}]
+            request, [{"type": "content_type", "loc": ("body",), "msg": _content_type_message(content_type)}]
         )
-    return unprocessable(exc.errors())
+    return unprocessable(request, exc.errors())
 
 
 def _content_type_message(content_type: str) -> str:
@@ -56,19 +69,19 @@ def _content_type_message(content_type: str) -> str:
 async def input_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A well-formed value the model cannot use (too long, only spaces, wrong shapes)."""
     assert isinstance(exc, InputError)
-    return unprocessable([{"type": exc.kind, "loc": exc.loc, "msg": exc.message}])
+    return unprocessable(request, [{"type": exc.kind, "loc": exc.loc, "msg": exc.message}])
 
 
-async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+async def http_error_handler(request: Request, exc: Exception) -> Response:
     """FastAPI's own 404/405 answers; a 405's Allow lists every method of the path, not one route's."""
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code != 405:
-        response = await http_exception_handler(request, exc)
-        assert isinstance(response, JSONResponse)
-        return response
-    allowed = [method for method in HTTP_METHODS if _route_exists(request, method)]
-    allow = {"Allow": ", ".join(allowed)}
-    return JSONResponse(status_code=405, content={"detail": exc.detail}, headers=allow)
+    headers = dict(exc.headers or {})
+    if not is_body_allowed_for_status_code(exc.status_code):
+        return Response(status_code=exc.status_code, headers=headers)
+    if exc.status_code == 405:
+        allowed = [method for method in HTTP_METHODS if _route_exists(request, method)]
+        headers["Allow"] = ", ".join(allowed)
+    return error_response(request, exc.status_code, exc.detail, headers)
 
 
 def _route_exists(request: Request, method: str) -> bool:
@@ -78,8 +91,16 @@ def _route_exists(request: Request, method: str) -> bool:
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A bug: log it with its traceback and answer 500 JSON without details."""
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(status_code=500, content={"detail": "Internal server error"})
+    # This handler runs outside every middleware, so it names the request id itself.
+    request_id = request_id_of(request.scope) or "-"
+    logger.error(
+        "unhandled error on %s %s",
+        request.method,
+        request.url.path,
+        exc_info=exc,
+        extra={"request_id": request_id},
+    )
+    return error_response(request, 500, "Internal server error", {REQUEST_ID_HEADER: request_id})
 
 
 def install(app: FastAPI) -> None:

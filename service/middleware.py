@@ -1,4 +1,7 @@
-"""Pure ASGI middleware: the request body limit and the one-line-per-request access log."""
+"""Pure ASGI middleware: the request body limit and the one-line-per-request access log.
+
+Both run inside service.request_id.RequestID, so the request's id is in the scope.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import time
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.request_id import request_id_of
 
 access_logger = logging.getLogger("service.access")
 
@@ -36,7 +41,7 @@ class BodySizeLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await _send_json(send, 413, body_limit_message(self.max_bytes))
+            await _send_json(scope, send, 413, body_limit_message(self.max_bytes))
             return
         received = 0
         started = False
@@ -61,7 +66,7 @@ class BodySizeLimit:
             # Reached only when no handler turned it into a response already.
             if started:
                 raise
-            await _send_json(send, 413, body_limit_message(self.max_bytes))
+            await _send_json(scope, send, 413, body_limit_message(self.max_bytes))
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -80,8 +85,8 @@ def _path(scope: Scope) -> str:
     return raw.decode("latin-1") if isinstance(raw, bytes) else repr(scope["path"])
 
 
-async def _send_json(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+async def _send_json(scope: Scope, send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail, "request_id": request_id_of(scope) or "-"}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -110,12 +115,22 @@ class AccessLog:
             await self.app(scope, receive, watched_send)
         finally:
             if access_logger.isEnabledFor(logging.INFO):
-                client = scope.get("client")
-                access_logger.info(
-                    '%s "%s %s" %d %.1fms',
-                    f"{client[0]}:{client[1]}" if client else "-",
-                    scope["method"],
-                    _path(scope),
-                    status,
-                    (time.perf_counter() - start) * 1000,
-                )
+                _log_access(scope, status, (time.perf_counter() - start) * 1000)
+
+
+def _log_access(scope: Scope, status: int, duration_ms: float) -> None:
+    client = scope.get("client")
+    fields = {
+        "client": f"{client[0]}:{client[1]}" if client else "-",
+        "method": scope["method"],
+        "path": _path(scope),
+        "status": status,
+        "duration_ms": round(duration_ms, 1),
+    }
+    # The text line for a terminal; the same fields as `extra`, for LOG_FORMAT=json.
+    access_logger.info(
+        '%s "%s %s" %d %.1fms id=%s',
+        *fields.values(),
+        request_id_of(scope) or "-",
+        extra=fields,
+    )

@@ -65,13 +65,22 @@ class RankingCache:
         self.size = size
         self._entries: OrderedDict[str, Ranking] = OrderedDict()
         self._lock = threading.Lock()
+        self._hits = self._misses = 0
 
     def get(self, window: str) -> Ranking | None:
         with self._lock:
             ranking = self._entries.get(window)
-            if ranking is not None:
+            if ranking is None:
+                self._misses += 1
+            else:
+                self._hits += 1
                 self._entries.move_to_end(window)
             return ranking
+
+    def stats(self) -> tuple[int, int, int]:
+        """Hits and misses of `get` so far, and the entries held."""
+        with self._lock:
+            return self._hits, self._misses, len(self._entries)
 
     def put(self, window: str, ranking: Ranking) -> None:
         if self.size < 1:
@@ -129,11 +138,14 @@ class Predictor:
     def ranking(self, window: str) -> Ranking:
         """All 27 characters after `window`, most probable first; computed once per window."""
         ranking = self.cache.get(window)
-        if ranking is None:
-            probabilities = self.probabilities([window])[0]
-            order = np.argsort(-probabilities, kind="stable")
-            ranking = Ranking.of("".join(ALPHABET[i] for i in order), tuple(probabilities[order].tolist()))
-            self.cache.put(window, ranking)
+        return ranking if ranking is not None else self.computed_ranking(window)
+
+    def computed_ranking(self, window: str) -> Ranking:
+        """`ranking` after a cache miss: the forward pass, its result kept in the cache."""
+        probabilities = self.probabilities([window])[0]
+        order = np.argsort(-probabilities, kind="stable")
+        ranking = Ranking.of("".join(ALPHABET[i] for i in order), tuple(probabilities[order].tolist()))
+        self.cache.put(window, ranking)
         return ranking
 
     @staticmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -173,7 +173,13 @@ class ErrorItem(BaseModel):
 
 class ValidationErrorResponse(BaseModel):
     detail: list[ErrorItem]
+    request_id: str = Field(description="The request's X-Request-ID, as echoed in the response header")
 
 
 class MessageResponse(BaseModel):
     detail: str
+    request_id: str = Field(description="The request's X-Request-ID, as echoed in the response header")
+
+
+class ReadinessResponse(BaseModel):
+    status: Literal["ready", "starting", "draining"]

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_ARTIFACT = Path("artifacts/char-rnn-assignment")
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+LogFormat = Literal["text", "json"]
 
 
 class Settings(BaseSettings):
@@ -34,12 +35,17 @@ class Settings(BaseSettings):
     # Windows whose ranking /predict-next keeps (LRU); 0 turns the cache off.
     predict_cache_size: int = Field(4096, alias="PREDICT_CACHE_SIZE", ge=0, le=1_000_000)
     log_level: LogLevel = Field("info", alias="LOG_LEVEL")
+    # text: one readable line per record; json: one JSON object per line, for a log collector.
+    log_format: LogFormat = Field("text", alias="LOG_FORMAT")
     # Comma-separated origins; empty means no CORS headers at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field((), alias="CORS_ORIGINS")
     # Seconds uvicorn waits for in-flight requests after SIGTERM before closing them.
     graceful_shutdown_seconds: int = Field(30, alias="GRACEFUL_SHUTDOWN_SECONDS", ge=1, le=3600)
+    # Seconds after SIGTERM during which /health/ready answers 503 while requests are still
+    # served, so a load balancer stops routing here before the socket closes.
+    drain_seconds: float = Field(0, alias="DRAIN_SECONDS", ge=0, le=300)
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lowercase_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value

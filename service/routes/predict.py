@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Body, Response
 from fastapi.concurrency import run_in_threadpool
 
-from service.deps import EvaluationLimiterDep, PredictorDep, SettingsDep
+from service.deps import EvaluationLimiterDep, MetricsDep, PredictorDep, SettingsDep
 from service.predictor import InputError, Predictor, Ranking
 from service.schemas import (
     AccuracyRequest,
@@ -64,7 +64,9 @@ async def predict_next(
     if len(request.text) <= INLINE_TEXT_CHARS:
         window = predictor.window(request.text, TEXT_LOC)
         cached = predictor.cache.get(window)
-        ranking = cached if cached is not None else await run_in_threadpool(predictor.ranking, window)
+        ranking = (
+            cached if cached is not None else await run_in_threadpool(predictor.computed_ranking, window)
+        )
     else:
         window, ranking = await run_in_threadpool(_window_and_ranking, predictor, request.text)
     # The JSON was encoded when the ranking was computed; a test checks that it is what the
@@ -82,6 +84,7 @@ def predict_next_batch(
     request: Annotated[PredictBatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
     predictor: PredictorDep,
     settings: SettingsDep,
+    metrics: MetricsDep,
 ) -> Response:
     """/predict-next for up to MAX_BATCH texts at once, in one vectorised forward pass."""
     if len(request.texts) > settings.max_batch:
@@ -89,6 +92,7 @@ def predict_next_batch(
             ("body", "texts"), f"List should have at most {settings.max_batch} items (MAX_BATCH)", "too_long"
         )
     windows = [predictor.window(text, ("body", "texts", index)) for index, text in enumerate(request.texts)]
+    metrics.batch_sizes.observe(len(windows))
     tops = predictor.top(predictor.probabilities(windows), request.top_k)
     predictions = [
         {"next_char": top[0]["char"], "top": top, "window": window}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.service.conftest import ASGIClient
+from tests.utils.errors import error_body
 from training.artifact import Artifact
 from training.evaluate import Accuracy, sentence
 
@@ -87,7 +88,7 @@ def test_unknown_routes_and_methods_answer_json(
 ) -> None:
     response = client.request(method, path)
     assert response.status_code == status
-    assert response.json() == {"detail": detail}
+    assert error_body(response) == {"detail": detail}
 
 
 def test_no_debug_and_no_cors_by_default(client: ASGIClient) -> None:
@@ -118,4 +119,4 @@ def test_method_not_allowed_lists_every_method_of_the_path(client: ASGIClient) -
     response = client.request("DELETE", "/accuracy")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
-    assert response.json() == {"detail": "Method Not Allowed"}
+    assert error_body(response) == {"detail": "Method Not Allowed"}

@@ -16,6 +16,7 @@ from service.predictor import InputError, Predictor
 from service.schemas import PredictBatchResponse, PredictNextResponse
 from tests.conftest import SAMPLE_TEXT
 from tests.service.conftest import ASGIClient
+from tests.utils.errors import error_body
 from training.artifact import Artifact
 from training.evaluate import accuracy_on_text
 
@@ -127,7 +128,7 @@ BAD_PREDICT_BODIES = [
 def test_predict_next_refuses_bad_bodies(client: ASGIClient, body: dict[str, Any], expected: Any) -> None:
     response = client.post("/predict-next", json=body)
     assert response.status_code == 422
-    assert response.json() == expected
+    assert error_body(response) == expected
 
 
 NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
@@ -163,7 +164,7 @@ def test_predict_next_refuses_what_is_not_a_json_object(
 ) -> None:
     response = client.post("/predict-next", content=content, headers=headers)
     assert response.status_code == 422
-    assert response.json() == expected
+    assert error_body(response) == expected
 
 
 def test_text_over_max_text_chars_names_the_limit(make_client: Callable[..., ASGIClient]) -> None:
@@ -174,7 +175,7 @@ def test_text_over_max_text_chars_names_the_limit(make_client: Callable[..., ASG
     )
     for path in ("/predict-next", "/generate", "/accuracy"):
         response = client.post(path, json={"text": "a" * 51})
-        assert (response.status_code, response.json()) == (422, too_long), path
+        assert (response.status_code, error_body(response)) == (422, too_long), path
     batch = client.post("/predict-next/batch", json={"texts": ["ok", "a" * 51]})
     assert batch.json()["detail"][0]["loc"] == ["body", "texts", 1]
 
@@ -237,7 +238,7 @@ def test_batch_of_1000_full_windows(client: ASGIClient, artifact: Artifact) -> N
 )
 def test_batch_refuses_bad_bodies(client: ASGIClient, body: dict[str, Any], expected: Any) -> None:
     response = client.post("/predict-next/batch", json=body)
-    assert (response.status_code, response.json()) == (422, expected)
+    assert (response.status_code, error_body(response)) == (422, expected)
 
 
 def test_batch_size_limit_names_the_setting(
@@ -246,7 +247,7 @@ def test_batch_size_limit_names_the_setting(
     assert client.post("/predict-next/batch", json={"texts": ["ab"] * 1000}).status_code == 200
     response = client.post("/predict-next/batch", json={"texts": ["ab"] * 1001})
     expected = error(["body", "texts"], "too_long", "List should have at most 1000 items (MAX_BATCH)")
-    assert (response.status_code, response.json()) == (422, expected)
+    assert (response.status_code, error_body(response)) == (422, expected)
     small = make_client(MAX_BATCH=3)
     assert small.post("/predict-next/batch", json={"texts": ["ab"] * 4}).json()["detail"][0]["msg"] == (
         "List should have at most 3 items (MAX_BATCH)"
@@ -314,7 +315,7 @@ def test_sampling_is_reproducible_with_a_seed(client: ASGIClient, artifact: Arti
 )
 def test_generate_refuses_bad_values(client: ASGIClient, fields: dict[str, Any], expected: Any) -> None:
     response = client.post("/generate", json={"text": "abc", **fields})
-    assert (response.status_code, response.json()) == (422, expected)
+    assert (response.status_code, error_body(response)) == (422, expected)
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
@@ -322,7 +323,7 @@ def test_generate_refuses_non_finite_temperature(client: ASGIClient, literal: st
     content = f'{{"text": "abc", "temperature": {literal}}}'.encode()
     response = client.post("/generate", content=content, headers=JSON)
     expected = error(["body", "temperature"], "finite_number", "Input should be a finite number")
-    assert (response.status_code, response.json()) == (422, expected)
+    assert (response.status_code, error_body(response)) == (422, expected)
 
 
 # --- POST /accuracy ---------------------------------------------------------------------------
@@ -358,9 +359,9 @@ def test_accuracy_needs_one_window(client: ASGIClient) -> None:
         "too_short",
         "Text simplifies to 10 characters; at least seq_length + 1 = 11 are needed for one window",
     )
-    assert (short.status_code, short.json()) == (422, expected)
+    assert (short.status_code, error_body(short)) == (422, expected)
     empty = client.post("/accuracy", json={"text": ""})
-    assert empty.json() == error(
+    assert error_body(empty) == error(
         ["body", "text"], "string_too_short", "String should have at least 1 character"
     )
 

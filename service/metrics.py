@@ -1,0 +1,108 @@
+"""Prometheus metrics: requests per route and status, batch sizes, the cache, the loaded model.
+
+Each app has its own registry, so the app factory can build many apps in one process (tests)
+without metrics colliding; GET /metrics exposes that registry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.predictor import RankingCache
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"  # the route label of a path no route serves: raw paths would be unbounded
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 5000)
+
+
+class CacheCollector(Collector):
+    """The predict cache's own counts, read at scrape time: nothing added to the hot path."""
+
+    def __init__(self, cache: RankingCache) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        hits, misses, entries = self.cache.stats()
+        yield CounterMetricFamily(
+            "char_rnn_predict_cache_hits", "/predict-next windows answered from the cache", value=hits
+        )
+        yield CounterMetricFamily(
+            "char_rnn_predict_cache_misses", "/predict-next windows that needed a forward pass", value=misses
+        )
+        yield GaugeMetricFamily("char_rnn_predict_cache_entries", "Windows held in the cache", value=entries)
+
+
+class Metrics:
+    """The registry and every metric the service updates."""
+
+    def __init__(self, cache: RankingCache) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests",
+            "HTTP requests answered, by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Time from the request's arrival to the end of its response",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_sizes = Histogram(
+            "char_rnn_batch_size",
+            "Texts per accepted /predict-next/batch request",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.model_loaded = Gauge(
+            "char_rnn_model_loaded",
+            "1 for each model loaded and warmed up, by name",
+            ["model"],
+            registry=self.registry,
+        )
+        self.registry.register(CacheCollector(cache))
+
+
+def route_label(scope: Scope) -> str:
+    """The matched route's template (/predict-next), never the raw path."""
+    route = scope.get("route")
+    return route.path if isinstance(route, BaseRoute) and hasattr(route, "path") else UNMATCHED
+
+
+class RequestMetrics:
+    """Counts and times every HTTP request, including the 413s answered before routing."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
+
+        async def watched_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        finally:
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+            labels = (method, route_label(scope), str(status))
+            self.metrics.requests.labels(*labels).inc()
+            self.metrics.latency.labels(*labels).observe(time.perf_counter() - start)
