@@ -9,12 +9,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# The code first, the artifact last: a new artifact alone does not reinstall anything.
+# Pinned dependencies first (requirements.lock, written by `make lock`), then the code, then
+# the artifact: a change to the code or the artifact alone does not reinstall the others.
+COPY requirements.lock ./
+RUN pip install --no-deps --requirement requirements.lock
 COPY pyproject.toml README.md ./
 COPY model/ model/
 COPY training/ training/
 COPY service/ service/
-RUN pip install .
+# --no-deps keeps the lock's versions; pip check fails the build if the lock misses one.
+RUN pip install --no-deps . && pip check
 
 # Baked in; to serve another one, mount it and set CHAR_RNN_ARTIFACT (see docker-compose.yml).
 COPY artifacts/ artifacts/
@@ -29,9 +33,10 @@ ENV HOST=0.0.0.0 \
     CHAR_RNN_ARTIFACT=/app/artifacts/char-rnn-assignment
 EXPOSE 8000
 
-# python:3.11-slim has no curl: ask /health with the standard library (non-2xx raises, exit 1).
+# python:3.11-slim has no curl: ask /health/ready with the standard library (non-2xx raises,
+# exit 1), so the container is healthy once the model is warmed up and until it drains.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/health', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/health/ready', timeout=4)"]
 
 # The one serve command, the same as `make serve` and the tests run.
 CMD ["python", "-m", "service"]
