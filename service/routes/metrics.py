@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
-from prometheus_client import CONTENT_TYPE_LATEST
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 
 from service.deps import MetricsDep
 
@@ -16,7 +15,7 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+    responses={200: {"content": {CONTENT_TYPE_PLAIN_0_0_4: {}}, "description": "Prometheus text format"}},
 )
 def metrics(metrics: MetricsDep, accept: Annotated[str, Header()] = "") -> Response:
     """Requests per route and status, latency, batch sizes, predict cache, loaded models."""
