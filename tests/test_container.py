@@ -162,13 +162,16 @@ def test_compose_check_catches_mistakes() -> None:
         check_service("char-rnn", {"ports": ["8000:8000"]})
 
 
-def test_compose_service_builds_this_image_with_a_health_check_on_health() -> None:
+def test_compose_service_builds_this_image_with_a_health_check_on_readiness() -> None:
     (service,) = read_compose()["services"].values()
     assert service["build"]["context"] == "."
     assert service["build"]["dockerfile"] == "Dockerfile"
-    assert any(str(port).endswith(":8000") for port in service["ports"])
+    # One PORT (default 8000) moves the container's port, the published one and the check.
+    assert service["ports"] == ["127.0.0.1:${PORT:-8000}:${PORT:-8000}"]
+    assert service["environment"]["PORT"] == "${PORT:-8000}"
     test = service["healthcheck"]["test"]
-    assert test[:3] == ["CMD", "python", "-c"] and "/health" in test[3]
+    assert test[:3] == ["CMD", "python", "-c"] and "/health/ready" in test[3]
+    assert "8000/" not in test[3] and "os.environ.get('PORT'" in test[3]
     compile(test[3], "healthcheck", "exec")
     assert "CHAR_RNN_ARTIFACT" not in service["environment"], "the override stays optional (commented)"
     assert "volumes" not in service
@@ -233,6 +236,13 @@ def test_image_is_python_311_slim_and_runs_as_non_root() -> None:
     assert not any(name == "USER" for name in names[names.index("CMD") :])
 
 
+def test_image_installs_the_lock_before_the_code() -> None:
+    copies = only("COPY")
+    assert copies.index("requirements.lock ./") < copies.index("service/ service/")
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert "requirements.lock" not in ignored and "deploy" in ignored
+
+
 def test_image_bakes_in_the_artifact_and_listens_on_all_interfaces() -> None:
     assert "artifacts/ artifacts/" in only("COPY")
     environment = " ".join(only("ENV"))
@@ -251,17 +261,23 @@ def healthcheck_command() -> list[str]:
     return [str(item) for item in argv]
 
 
-def test_image_health_check_asks_health_with_the_standard_library() -> None:
+def test_image_health_check_asks_readiness_with_the_standard_library() -> None:
     argv = healthcheck_command()
     assert argv[:2] == ["python", "-c"]
-    assert "urllib.request" in argv[2] and "/health" in argv[2]
+    assert "urllib.request" in argv[2] and "/health/ready" in argv[2]
     assert "curl" not in shlex.join(argv)
 
 
-def test_image_health_check_passes_on_a_live_server_and_fails_without_one(
-    small_artifact: Path, tmp_path: Path
+def compose_healthcheck_code() -> str:
+    (service,) = read_compose()["services"].values()
+    return str(service["healthcheck"]["test"][3])
+
+
+@pytest.mark.parametrize("check", [lambda: healthcheck_command()[2], compose_healthcheck_code])
+def test_health_checks_pass_on_a_live_server_and_fail_without_one(
+    small_artifact: Path, tmp_path: Path, check: Any
 ) -> None:
-    code = healthcheck_command()[2]
+    code = check()
     with running_server(small_artifact, tmp_path / "server.log") as server:
         port = server.base_url.rsplit(":", 1)[1]
         healthy = subprocess.run(
