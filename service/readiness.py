@@ -33,6 +33,11 @@ class Readiness:
     def state(self) -> State:
         return self._state
 
+    def mark_starting(self) -> None:
+        """A new start-up of the app (a test client may run its lifespan again after a shutdown)."""
+        with self._lock:
+            self._state = "starting"
+
     def mark_ready(self) -> None:
         with self._lock:
             if self._state == "starting":  # a drain that began during warm-up stays a drain
@@ -57,6 +62,7 @@ def lifespan_for(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        readiness.mark_starting()
         await run_in_threadpool(warm_up, predictor)
         metrics.model_loaded.labels(predictor.info.name).set(1)
         readiness.mark_ready()

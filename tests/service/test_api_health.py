@@ -38,6 +38,8 @@ def test_live_answers_before_start_up_and_ready_waits_for_the_warm_up(
     draining = client.get("/health/ready")
     assert (draining.status_code, draining.json()) == (503, {"status": "draining"})
     assert client.get("/health/live").status_code == 200
+    with lifespan(client.app):  # started again, as a test client may do
+        assert client.get("/health/ready").status_code == 200
     health = client.get("/health")
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
 
