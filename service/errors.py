@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from service.predictor import InputError
+from model.errors import ArgumentError
 
 logger = logging.getLogger("service.errors")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -53,10 +53,13 @@ def _content_type_message(content_type: str) -> str:
     return f"Expected a JSON object sent with Content-Type: application/json, got {given}"
 
 
-async def input_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    """A well-formed value the model cannot use (too long, only spaces, wrong shapes)."""
-    assert isinstance(exc, InputError)
-    return unprocessable([{"type": exc.kind, "loc": exc.loc, "msg": exc.message}])
+async def argument_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A well-formed value the model cannot use (too long, only spaces, wrong shapes).
+
+    Every argument of the domain is a field of the request body under the same name.
+    """
+    assert isinstance(exc, ArgumentError)
+    return unprocessable([{"type": exc.kind, "loc": ("body", *exc.path), "msg": exc.message}])
 
 
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -85,6 +88,6 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
 def install(app: FastAPI) -> None:
     """Register the handlers above on `app`."""
     app.add_exception_handler(RequestValidationError, request_validation_handler)
-    app.add_exception_handler(InputError, input_error_handler)
+    app.add_exception_handler(ArgumentError, argument_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.service.conftest import free_port, running_server
+from tests.utils.server import free_port, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE_COMMAND = ["python", "-m", "service"]  # what the tests start, with sys.executable as python

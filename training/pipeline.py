@@ -12,14 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from model.alphabet import SIZE
+from model import artifact
+from model.accuracy import Accuracy, count_correct, sentence
+from model.alphabet import ALPHABET_SIZE
 from model.rnn import Params, init_params
-from training import artifact, plot
+from model.version import package_version
+from training import plot
 from training.data import default_corpus_path, encode_text, heldout_span, read_corpus, train_span, windows
-from training.evaluate import Accuracy, count_correct, sentence
 from training.train import EpochRecord, Schedule, train
 
-PACKAGE_VERSION = "0.1.0"
+PACKAGE_VERSION = package_version()
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,9 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     inputs, targets = windows(indices, train_data, config.seq_length)
     if inputs.shape[0] == 0:
         raise ValueError(f"the corpus is too short for one window of {config.seq_length} characters")
-    params = init_params(SIZE, config.hidden, SIZE, seed=config.seed, dtype=np.dtype(config.dtype))
+    params = init_params(
+        ALPHABET_SIZE, config.hidden, ALPHABET_SIZE, seed=config.seed, dtype=np.dtype(config.dtype)
+    )
 
     latest: dict[str, Accuracy] = {}  # the last epoch's measurement is also the final one
 
@@ -128,9 +132,9 @@ def build_manifest(
 ) -> dict[str, Any]:
     return {
         "name": config.out.name,
-        "n_in": SIZE,
+        "n_in": ALPHABET_SIZE,
         "n_hidden": config.hidden,
-        "n_out": SIZE,
+        "n_out": ALPHABET_SIZE,
         "seq_length": config.seq_length,
         "hyperparameters": config.hyperparameters(),
         "history": [record.as_dict() for record in history],

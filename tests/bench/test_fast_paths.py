@@ -4,6 +4,8 @@ seed-style baseline loop in bench/."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -48,7 +50,7 @@ def test_run_epoch_equals_loss_and_grads_then_clipped_sgd_step(
 
 
 def test_shards_follow_the_blas_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(train.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the os module training.train reads
     for variable in train.BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")

@@ -82,9 +82,9 @@ def test_generate_greedy_is_argmax_of_the_last_seq_length_characters() -> None:
 
 def test_generate_sampling_is_reproducible_with_a_seed() -> None:
     params = small_params()
-    first = rnn.generate(params, [1, 2], n=30, seq_length=5, temperature=1.0, seed=42)
-    again = rnn.generate(params, [1, 2], n=30, seq_length=5, temperature=1.0, seed=42)
-    other = rnn.generate(params, [1, 2], n=30, seq_length=5, temperature=1.0, seed=43)
+    first = rnn.generate(params, np.array([1, 2]), n=30, seq_length=5, temperature=1.0, seed=42)
+    again = rnn.generate(params, np.array([1, 2]), n=30, seq_length=5, temperature=1.0, seed=42)
+    other = rnn.generate(params, np.array([1, 2]), n=30, seq_length=5, temperature=1.0, seed=43)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
     assert first.min() >= 0 and first.max() < 27

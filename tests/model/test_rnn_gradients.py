@@ -48,7 +48,7 @@ def reference_loss(params: rnn.Params, inputs: np.ndarray, targets: np.ndarray) 
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-300))
+    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(a) + np.linalg.norm(b)), 1e-300))
 
 
 @pytest.mark.parametrize(("seq_len", "batch"), SHAPES)

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from service.app import create_app
-from tests.service.conftest import ASGIClient, ExplicitSettings
+from tests.utils.client import ASGIClient, ExplicitSettings
 
 JSON = {"content-type": "application/json"}
 

@@ -10,14 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from model.accuracy import accuracy_on_text
 from model.alphabet import ALPHABET, encode, simplify
+from model.artifact import Artifact
+from model.errors import ArgumentError
 from model.rnn import generate, next_char_probabilities
-from service.predictor import InputError, Predictor
+from service.predictor import Predictor
 from service.schemas import PredictBatchResponse, PredictNextResponse
-from tests.conftest import SAMPLE_TEXT
-from tests.service.conftest import ASGIClient
-from training.artifact import Artifact
-from training.evaluate import accuracy_on_text
+from tests.utils.artifacts import SAMPLE_TEXT
+from tests.utils.client import ASGIClient
 
 JSON = {"content-type": "application/json"}
 SPACES_ONLY = "Text simplifies to nothing but spaces: the model reads only a-z"
@@ -37,7 +38,7 @@ def error(loc: list[str | int], kind: str, msg: str) -> dict[str, Any]:
 # --- /predict-next ----------------------------------------------------------------------------
 
 
-def test_predict_next_on_the_seed_prompt(client: ASGIClient, artifact: Artifact) -> None:
+def test_predict_next_on_the_assignment_prompt(client: ASGIClient, artifact: Artifact) -> None:
     response = client.post("/predict-next", json={"text": "harles dar"})
     assert response.status_code == 200
     body = response.json()
@@ -91,10 +92,10 @@ def test_window_equals_simplify_then_last_characters(artifact: Artifact, text: s
     predictor = Predictor(artifact, max_text_chars=100_000)
     simplified = simplify(text)
     if simplified.strip():
-        assert predictor.window(text, ("body", "text")) == simplified[-10:]
+        assert predictor.window(text) == simplified[-10:]
     else:
-        with pytest.raises(InputError):
-            predictor.window(text, ("body", "text"))
+        with pytest.raises(ArgumentError):
+            predictor.window(text)
 
 
 BAD_PREDICT_BODIES = [

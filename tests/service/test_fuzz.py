@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from service.app import create_app
-from tests.service.conftest import ExplicitSettings
+from tests.utils.client import ExplicitSettings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "artifacts" / "char-rnn-assignment"
 EXAMPLES_PER_OPERATION = 150

@@ -20,10 +20,10 @@ import httpx
 import numpy as np
 import pytest
 
+from model.artifact import load, sha256_file
 from model.rnn import generate
-from tests.conftest import build_artifact
-from tests.service.conftest import REPO_ROOT, ServerProcess, free_port, running_server, service_env
-from training.artifact import load, sha256_file
+from tests.utils.artifacts import build_artifact
+from tests.utils.server import REPO_ROOT, ServerProcess, free_port, running_server, service_env
 
 TEXTS = [
     "harles dar",

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from model.accuracy import count_correct, sentence
 from model.alphabet import encode
-from training.artifact import load
+from model.artifact import load
 from training.data import Span, read_corpus
-from training.evaluate import count_correct, sentence
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_CORPUS = "The Origin of Species, by Charles Darwin. " * 40 + "Natural selection acts slowly. " * 20

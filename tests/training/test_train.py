@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.alphabet import SIZE, encode, simplify
+from model.alphabet import ALPHABET_SIZE, encode, simplify
 from model.rnn import init_params, loss_and_grads
 from training.data import Span, windows
 from training.train import Schedule, apply_steps, train
@@ -26,7 +26,7 @@ def test_schedule_halves_the_rate_for_each_five_epoch_segment() -> None:
 @pytest.mark.parametrize("batch_size", [1, 16])
 def test_training_lowers_the_loss(batch_size: int) -> None:
     inputs, targets = small_problem()
-    params = init_params(SIZE, 24, SIZE, seed=0)
+    params = init_params(ALPHABET_SIZE, 24, ALPHABET_SIZE, seed=0)
     before, _ = loss_and_grads(params, inputs, targets)
     history = train(params, inputs, targets, epochs=4, schedule=Schedule(0.05, 2, 0.5), batch_size=batch_size)
     after, _ = loss_and_grads(params, inputs, targets)
@@ -38,7 +38,10 @@ def test_training_lowers_the_loss(batch_size: int) -> None:
 
 def test_training_is_reproducible_with_a_seed() -> None:
     inputs, targets = small_problem()
-    first, second = init_params(SIZE, 8, SIZE, seed=1), init_params(SIZE, 8, SIZE, seed=1)
+    first, second = (
+        init_params(ALPHABET_SIZE, 8, ALPHABET_SIZE, seed=1),
+        init_params(ALPHABET_SIZE, 8, ALPHABET_SIZE, seed=1),
+    )
     train(first, inputs, targets, epochs=1, schedule=Schedule(0.01), seed=7)
     train(second, inputs, targets, epochs=1, schedule=Schedule(0.01), seed=7)
     np.testing.assert_array_equal(first["W"], second["W"])
@@ -54,7 +57,7 @@ def test_apply_steps_clips_each_step_entry() -> None:
 
 def test_evaluate_callback_metrics_land_in_the_history() -> None:
     inputs, targets = small_problem()
-    params = init_params(SIZE, 8, SIZE, seed=1)
+    params = init_params(ALPHABET_SIZE, 8, ALPHABET_SIZE, seed=1)
     history = train(
         params, inputs, targets, epochs=2, schedule=Schedule(0.01), evaluate=lambda p: {"score": 1.5}
     )
