@@ -11,8 +11,8 @@ WORKDIR /app
 
 # The code first, the artifact last: a new artifact alone does not reinstall anything.
 COPY pyproject.toml README.md ./
+# The service imports model/ and service/ only (tests/test_architecture.py): no training code.
 COPY model/ model/
-COPY training/ training/
 COPY service/ service/
 RUN pip install .
 

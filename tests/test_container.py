@@ -172,6 +172,7 @@ def test_compose_service_builds_this_image_with_a_health_check_on_health() -> No
     compile(test[3], "healthcheck", "exec")
     assert "CHAR_RNN_ARTIFACT" not in service["environment"], "the override stays optional (commented)"
     assert "volumes" not in service
+    assert ":" not in service["image"], "the version lives in pyproject.toml alone"
 
 
 def test_compose_documents_the_optional_artifact_override() -> None:
@@ -235,6 +236,8 @@ def test_image_is_python_311_slim_and_runs_as_non_root() -> None:
 
 def test_image_bakes_in_the_artifact_and_listens_on_all_interfaces() -> None:
     assert "artifacts/ artifacts/" in only("COPY")
+    assert "model/ model/" in only("COPY") and "service/ service/" in only("COPY")
+    assert not any("training" in copied for copied in only("COPY"))
     environment = " ".join(only("ENV"))
     assert "HOST=0.0.0.0" in environment
     assert "CHAR_RNN_ARTIFACT=/app/artifacts/char-rnn-assignment" in environment
