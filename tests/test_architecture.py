@@ -44,7 +44,9 @@ def test_each_package_imports_only_what_its_arrows_allow(package: str) -> None:
 
 def test_the_check_sees_imports_inside_functions(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("import numpy\n\ndef f():\n    from training.data import Span\n    import service.app\n")
+    module.write_text(
+        "import numpy\n\ndef f():\n    from training.data import Span\n    import service.app\n"
+    )
     assert imported_packages(module) == {"training", "service"}
 
 
