@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from model.lstm import WEIGHT_NAMES, step
-from tests.utils.client import ASGIClient
+from tests.utils.client import ASGIClient, error
 
 JSON = {"content-type": "application/json"}
 
@@ -82,10 +82,6 @@ def test_own_weights_default_to_a_zero_state(client: ASGIClient) -> None:
     weights = own_weights(n_hidden=2, n_in=1, seed=1)
     body = client.post("/lstm/step", json={"x": [1.0], "weights": weights}).json()
     assert body == step([1.0], [0.0, 0.0], [0.0, 0.0], weights).as_lists()
-
-
-def error(loc: list[str | int], kind: str, msg: str) -> dict[str, Any]:
-    return {"detail": [{"type": kind, "loc": loc, "msg": msg}]}
 
 
 EXAMPLE_SIZES = (

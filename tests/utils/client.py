@@ -49,3 +49,8 @@ class ASGIClient:
     def close(self) -> None:
         self._portal.call(self._client.aclose)
         self._portal_context.__exit__(None, None, None)
+
+
+def error(loc: list[str | int], kind: str, msg: str) -> dict[str, Any]:
+    """A 422 body with one item, as service/errors.py writes it."""
+    return {"detail": [{"type": kind, "loc": loc, "msg": msg}]}
