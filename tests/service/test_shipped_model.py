@@ -9,13 +9,13 @@ import pytest
 
 from model.accuracy import accuracy_on_text
 from model.alphabet import encode, simplify
-from model.artifact import Artifact, load
+from model.artifact import DEFAULT_ARTIFACT, Artifact, load
 from model.rnn import next_char_probabilities
 from service.app import create_app
 from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.server import REPO_ROOT
 
-SHIPPED = REPO_ROOT / "artifacts" / "char-rnn-assignment"
+SHIPPED = REPO_ROOT / DEFAULT_ARTIFACT
 PARAGRAPH = (
     "When we look to the individuals of the same variety or sub-variety of our older cultivated plants "
     "and animals, one of the first points which strikes us, is, that they generally differ much more "

@@ -10,10 +10,11 @@ import pytest
 
 from model.accuracy import count_correct
 from model.alphabet import encode
-from model.artifact import load
+from model.artifact import DEFAULT_ARTIFACT, load
+from tests.utils.server import REPO_ROOT
 from training.data import Span, read_corpus
 
-SHIPPED = Path(__file__).resolve().parents[2] / "artifacts" / "char-rnn-assignment"
+SHIPPED = REPO_ROOT / DEFAULT_ARTIFACT
 
 
 def test_shipped_artifact_loads_and_follows_the_assignment_recipe() -> None:
