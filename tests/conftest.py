@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from model.alphabet import SIZE, encode, simplify
-from model.rnn import init_params, loss_and_grads, sgd_step
+from model.rnn import init_params, loss_and_grads
 from training.artifact import save
 from training.data import Span, windows
 from training.evaluate import count_correct
+from training.optim import SGD
 
 # A few sentences in Darwin's manner, enough for a tiny net to learn common letter pairs.
 _SENTENCES = (
@@ -34,11 +35,11 @@ def build_artifact(
     inputs, targets = windows(indices, train, seq_length)
     params = init_params(SIZE, n_hidden, SIZE, seed=seed)
     rng = np.random.default_rng(seed)
-    history = []
+    history, sgd = [], SGD()
     for step in range(1, steps + 1):
         batch = rng.integers(0, len(inputs), size=32)
         loss, grads = loss_and_grads(params, inputs[batch], targets[batch])
-        sgd_step(params, grads, learning_rate=0.5)
+        sgd.step(params, grads, learning_rate=0.5)
         history.append({"epoch": step, "learning_rate": 0.5, "loss": loss})
     metrics = {
         name: count_correct(params, indices, span, seq_length).as_dict()
