@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import Contention
-from bench.workers import REPOSITORY, THREAD_VARIABLES, environment
+from bench.workers import REPOSITORY, environment
+from training.blas import THREAD_VARIABLES
 
 UPDATES = 15 * 5000
 GOAL_SECONDS = 60.0

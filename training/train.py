@@ -122,10 +122,12 @@ def run_epoch(
             optimizer.step(params, grads, learning_rate)
             total_loss += loss * batch.size
             if progress is not None:
-                progress.update(batch.size)
                 progress.set_postfix_str(f"loss {total_loss / (first + batch.size):.4f}", refresh=False)
+                progress.update(batch.size)  # redraws at most every mininterval
     finally:
         minibatch_gradients.close()
+    if progress is not None:
+        progress.refresh()  # the epoch's final count, rate and loss, however short the epoch
     return total_loss / order.size
 
 
