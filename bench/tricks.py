@@ -1,8 +1,9 @@
 """What each optimisation of model/rnn.py and training/train.py buys: the same call timed with
 the trick on and off, in alternating rounds so that a busy machine slows both alike.
 
-A trick stays in the code only where it saves at least 5% of the call it targets; the
-"control" row times the same code twice and shows the noise. 1 BLAS thread throughout.
+A trick stays in the code only where it saves at least 5% of the call it targets (the ones
+that did not are listed in docs/performance.md); the "control" rows time the same code twice
+and show the noise. 1 BLAS thread throughout.
 
 python -m bench.tricks [--rounds N] [--seconds S]
 """
@@ -39,7 +40,7 @@ def added_at(x: Any, da_flat: Any, n_in: int) -> Any:
     return dU_T
 
 
-def training_step(batch: int, workspace: bool = True, checked: bool = False) -> Callable[[], None]:
+def training_step(batch: int, workspace: bool = True) -> Callable[[], None]:
     """One update as run_epoch makes it: gradients, clip to +-5, SGD; float32."""
     import numpy as np
 
@@ -52,8 +53,7 @@ def training_step(batch: int, workspace: bool = True, checked: bool = False) -> 
     space, sgd = (rnn.Workspace() if workspace else None), SGD()
 
     def step() -> None:
-        x, y = rnn.check_batch(params, inputs, targets) if checked else (inputs, targets)
-        _, grads = rnn.gradients(params, x, y, space)
+        _, grads = rnn.loss_and_grads(params, inputs, targets, space)
         clip_values(grads, CLIP)
         sgd.step(params, grads, LEARNING_RATE)
 
@@ -105,17 +105,10 @@ def cases() -> list[tuple[str, Callable[[], None], Callable[[], None], Callable[
         ("control: batch 256, same code twice", training_step(256), training_step(256), none),
         ("Workspace, batch 1", training_step(1), training_step(1, workspace=False), none),
         ("Workspace, batch 256", training_step(256), training_step(256, workspace=False), none),
-        ("validation once per epoch, batch 1", training_step(1), training_step(1, checked=True), none),
-        ("dU row by row, batch 1", training_step(1), training_step(1),
-         lambda: patched(rnn, "ROW_BY_ROW_STEPS", 0)),
         ("dU sorted + reduceat vs np.add.at, batch 256", training_step(256), training_step(256),
          lambda: patched(rnn, "_input_gradient_T", added_at)),
-        ("W.T contiguous copy, batch 256", training_step(256), training_step(256),
-         lambda: patched(rnn, "TRANSPOSE_COPY_BATCH", 1 << 62)),
         ("first-product table, batch 256", training_step(256), training_step(256),
          lambda: patched(rnn, "FIRST_PRODUCT_TABLE", False)),
-        ("W.T contiguous copy, inference 1000 windows", inference(1000), inference(1000),
-         lambda: patched(rnn, "TRANSPOSE_COPY_BATCH", 1 << 62)),
         ("first-product table, inference 1000 windows", inference(1000), inference(1000),
          lambda: patched(rnn, "FIRST_PRODUCT_TABLE", False)),
         ("2 shards of 1 BLAS thread, batch 256", sharded_step(2), sharded_step(1), none),

@@ -17,9 +17,7 @@ from numpy.typing import DTypeLike, NDArray
 Array = NDArray[Any]
 Params = dict[str, Array]
 PARAM_NAMES = ("U", "W", "V", "b", "c")
-TRANSPOSE_COPY_BATCH = 16  # from 16 rows on, h @ W.T runs on a contiguous copy of W.T
 FIRST_PRODUCT_TABLE = True  # W h_1 from a table of X rows when the batch has more than X
-ROW_BY_ROW_STEPS = 64  # up to here a Python loop, not a sort, sums dU's rows
 
 
 def init_params(n_in: int, n_hidden: int, n_out: int, seed: int = 0, dtype: DTypeLike = np.float64) -> Params:
@@ -68,11 +66,7 @@ def check_indices(inputs: Array, n_in: int, name: str = "inputs") -> Array:
 
 
 def check_batch(params: Params, inputs: Array, targets: Array) -> tuple[Array, Array]:
-    """Validate a training batch once: index arrays of one shape (batch, seq_len), in range.
-
-    A trainer calls this on all its windows before the loop, then `gradients` on slices of
-    them, which checks nothing.
-    """
+    """Index arrays of one shape (batch, seq_len), in range, or a ValueError naming the wrong one."""
     inputs = check_indices(inputs, params["U"].shape[1])
     targets = check_indices(targets, params["V"].shape[0], name="targets")
     if targets.shape != inputs.shape:
@@ -81,7 +75,8 @@ def check_batch(params: Params, inputs: Array, targets: Array) -> tuple[Array, A
 
 
 class Workspace:
-    """Scratch arrays that a caller lends to the training step, reused from one step to the next.
+    """Scratch arrays that a caller lends to the training step, reused from one step to the next:
+    21% of a batch-256 step, nothing at batch 1 (docs/performance.md).
 
     A 256-window batch needs several 4 MB temporaries per step; allocated anew each time,
     their pages are faulted in anew each time too. A Workspace belongs to one caller (one
@@ -104,12 +99,6 @@ def _empty(workspace: Workspace | None, name: str, shape: tuple[int, ...], dtype
     return np.empty(shape, dtype) if workspace is None else workspace.get(name, shape, dtype)
 
 
-def _transposed(W: Array, batch: int) -> Array:
-    """W.T for h @ W.T: OpenBLAS multiplies a contiguous copy faster than the transposed view
-    once the batch pays for the copy (about 0.1 ms)."""
-    return np.ascontiguousarray(W.T) if batch >= TRANSPOSE_COPY_BATCH else W.T
-
-
 def _hidden_states(
     params: Params, inputs: Array, keep_all: bool = True, workspace: Workspace | None = None
 ) -> Array:
@@ -123,16 +112,16 @@ def _hidden_states(
     slots = seq_len + 1 if keep_all else 2
     h = _empty(workspace, "h", (slots, batch, W.shape[0]), np.result_type(params["U"], W, params["b"]))
     terms = params["U"].T + params["b"]  # (X, H): row x is U x + b
-    W_T = _transposed(W, batch)
     h[0] = 0
     np.maximum(terms[inputs[:, 0]], 0, out=h[1])  # h_0 = 0, so a_1 = U x_1 + b needs no product
     for t in range(1, seq_len):
         current = h[(t + 1) % slots]
         if t == 1 and FIRST_PRODUCT_TABLE and batch > terms.shape[0]:
-            # h_1 depends on x_1 alone: X products stand in for the batch's (gain in docs/performance.md)
-            np.take(np.maximum(terms, 0) @ W_T, inputs[:, 0], axis=0, out=current)
+            # h_1 depends on x_1 alone, so X products stand in for the batch's: 5-15% of a
+            # batch-256 training step, 4-6% of inference on 1000 windows (docs/performance.md)
+            np.take(np.maximum(terms, 0) @ W.T, inputs[:, 0], axis=0, out=current)
         else:
-            np.matmul(h[t % slots], W_T, out=current)
+            np.matmul(h[t % slots], W.T, out=current)
         current += terms[inputs[:, t]]
         np.maximum(current, 0, out=current)
     return h if keep_all else h[seq_len % slots]
@@ -213,14 +202,10 @@ def _gradients(
 def _input_gradient_T(x: Array, da_flat: Array, n_in: int) -> Array:
     """dU transposed, shape (X, H): row i is the sum of da_t over the steps whose input x_t is i.
 
-    A few steps are added row by row; many are sorted by input and each run of equal inputs
-    summed by one reduceat (the reference's np.add.at is slower: docs/performance.md).
+    The steps are sorted by input and each run of equal inputs summed by one reduceat: 18%
+    of a batch-256 step against the reference's np.add.at (docs/performance.md).
     """
     dU_T = np.zeros((n_in, da_flat.shape[1]), dtype=da_flat.dtype)
-    if x.size <= ROW_BY_ROW_STEPS:
-        for row, index in zip(da_flat, x.tolist(), strict=True):
-            dU_T[index] += row
-        return dU_T
     order = np.argsort(x, kind="stable")
     sorted_x = x[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_x[1:] != sorted_x[:-1])))
@@ -228,23 +213,18 @@ def _input_gradient_T(x: Array, da_flat: Array, n_in: int) -> Array:
     return dU_T
 
 
-def gradients(
+def loss_and_grads(
     params: Params, inputs: Array, targets: Array, workspace: Workspace | None = None
 ) -> tuple[float, Params]:
-    """(L, grads) for a batch that `check_batch` has accepted; checks nothing.
+    """(L, grads) for integer arrays inputs, targets of shape (batch, seq_len).
 
     With a `workspace`, the returned arrays are its buffers: valid until the next call with
     the same workspace, and free for the caller to clip in place.
     """
+    inputs, targets = check_batch(params, inputs, targets)
     h = _hidden_states(params, inputs, workspace=workspace)
     loss, dz = _loss_and_output_gradient(_logits(params, h[1:]), targets)
     return loss, _gradients(params, h, inputs, dz, workspace)
-
-
-def loss_and_grads(params: Params, inputs: Array, targets: Array) -> tuple[float, Params]:
-    """(L, grads) for integer arrays inputs, targets of shape (batch, seq_len)."""
-    inputs, targets = check_batch(params, inputs, targets)
-    return gradients(params, inputs, targets)
 
 
 def next_char_probabilities(params: Params, windows: Array) -> Array:

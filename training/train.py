@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from model.rnn import Params, Workspace, check_batch, gradients
+from model.rnn import Params, Workspace, loss_and_grads
 from training.blas import blas_threads
 from training.optim import NO_CLIPPING, SGD, Clipping, Optimizer
 
@@ -52,7 +52,9 @@ class EpochRecord:
 
 
 def shard_count(batch_size: int) -> int:
-    """Threads to split each minibatch across: the cores a single-threaded BLAS leaves idle.
+    """Threads to split each minibatch across: the cores a single-threaded BLAS leaves idle;
+    5.2x the samples/s of a two-threaded BLAS at batch 256 while other processes held three
+    quarters of the two cores (docs/performance.md).
 
     NumPy releases the GIL inside every matrix product and every large elementwise loop, so
     shards of one minibatch run in parallel; on two cores this outruns a two-threaded BLAS on
@@ -74,12 +76,12 @@ class ShardedGradients:
     ) -> tuple[float, Params]:
         count = min(len(self.workspaces), inputs.shape[0] // MIN_SHARD)  # a short last minibatch
         if self.pool is None or count < 2:
-            return gradients(params, inputs, targets, self.workspaces[0])
+            return loss_and_grads(params, inputs, targets, self.workspaces[0])
         bounds = np.linspace(0, inputs.shape[0], count + 1).astype(int)
 
         def shard(index: int) -> tuple[float, Params]:
             part = slice(bounds[index], bounds[index + 1])
-            loss, grads = gradients(params, inputs[part], targets[part], self.workspaces[index])
+            loss, grads = loss_and_grads(params, inputs[part], targets[part], self.workspaces[index])
             # Each shard's mean weighted by its share of the minibatch: the sum is the mean.
             share = (bounds[index + 1] - bounds[index]) / inputs.shape[0]
             for grad in grads.values():
@@ -111,7 +113,6 @@ def run_epoch(
     progress: tqdm[Any] | None = None,
 ) -> float:
     """One pass over the windows in a shuffled order; returns the mean per-window loss."""
-    inputs, targets = check_batch(params, inputs, targets)  # once, not once per update
     order = rng.permutation(inputs.shape[0])
     total_loss, minibatch_gradients = 0.0, ShardedGradients(shard_count(batch_size))
     try:
