@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(training_step.report(results)), flush=True)
         plain_rate = next(r["best"] for c, r in results.items() if c.implementation == "plain")
     if "recipe" in chosen:
-        heading("2. the seed's recipe end to end (python -m training, 15 epochs)")
+        heading("2. the assignment's recipe end to end (python -m training, 15 epochs)")
         corpus = recipe.corpus_path()
         if corpus is None:
             print("skipped: no corpus (set CHAR_RNN_CORPUS to origin_of_species.txt)")

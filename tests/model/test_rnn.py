@@ -1,4 +1,4 @@
-"""Initialisation, shapes, inference and generation of the seed's RNN."""
+"""Initialisation, shapes, inference and generation of the assignment's RNN."""
 
 from __future__ import annotations
 

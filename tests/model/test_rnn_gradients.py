@@ -35,7 +35,7 @@ def batch_of(seq_len: int, batch: int, seed: int) -> tuple[np.ndarray, np.ndarra
 
 
 def reference_loss(params: rnn.Params, inputs: np.ndarray, targets: np.ndarray) -> complex:
-    """The seed's loss, step by step with one-hot x_t; works on complex parameters."""
+    """The assignment's loss, step by step with one-hot x_t; works on complex parameters."""
     U, W, V, b, c = (params[name] for name in rnn.PARAM_NAMES)
     total: complex = 0
     for sequence, target_sequence in zip(inputs, targets, strict=True):
