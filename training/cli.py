@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     types = typing.get_type_hints(TrainingConfig)
     for item in dataclasses.fields(TrainingConfig):
-        help_text = f"{item.metadata['help']} (default: {item.default})"
+        help_text = f"{item.metadata['help']} (default: {item.metadata['shown']})"
         if types[item.name] is bool:
             parser.add_argument(flag(item.name), action="store_true", help=help_text)
             continue

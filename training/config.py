@@ -10,17 +10,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+CORPUS_ENV = "CHAR_RNN_CORPUS"
+DEFAULT_CORPUS = Path("data/origin_of_species.txt")
 AT_LEAST_ONE = ("hidden", "seq_length", "samples", "stride", "epochs", "lr_segment", "batch_size")
 
 
-def option(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
-    """A field with its command-line help (and choices) beside its default."""
-    return field(default=default, metadata={"help": help, "choices": choices})
+def option(default: Any, help: str, choices: tuple[str, ...] | None = None, shown: str | None = None) -> Any:
+    """A field with its command-line help, choices, and the default as --help shows it."""
+    return field(default=default, metadata={"help": help, "choices": choices, "shown": shown or str(default)})
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    corpus: Path | None = option(None, "the book's text; unset: $CHAR_RNN_CORPUS, else data/...")
+    corpus: Path | None = option(
+        None, "the book's text", shown=f"${CORPUS_ENV} if set, else {DEFAULT_CORPUS}"
+    )
     out: Path = option(Path("runs/char-rnn-assignment"), "directory of the artifact to write")
     hidden: int = option(400, "hidden units H")
     seq_length: int = option(10, "characters per training window")
