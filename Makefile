@@ -44,8 +44,14 @@ bench: $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
+# A new directory under runs/ (git ignores it) unless OUT says otherwise; an existing one is
+# never replaced unless TRAIN_FLAGS=--force.
+OUT ?= runs/char-rnn-assignment-$(shell date +%Y%m%d-%H%M%S)
+TRAIN_FLAGS ?=
+
 train: $(DEV)
-	$(BIN)/python -m training --out artifacts/char-rnn-assignment --force
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	$(BIN)/python -m training --out $(OUT) $(TRAIN_FLAGS)
 
 evaluate: $(DEV)
 	$(BIN)/python -m training.evaluate --artifact artifacts/char-rnn-assignment

@@ -9,8 +9,9 @@ import numpy as np
 from model.accuracy import count_correct
 from model.alphabet import ALPHABET_SIZE, encode, simplify
 from model.artifact import save
-from model.rnn import init_params, loss_and_grads, sgd_step
+from model.rnn import init_params, loss_and_grads
 from training.data import Span, windows
+from training.optim import SGD
 
 # A few sentences in Darwin's manner, enough for a tiny net to learn common letter pairs.
 _SENTENCES = (
@@ -33,11 +34,11 @@ def build_artifact(
     inputs, targets = windows(indices, train, seq_length)
     params = init_params(ALPHABET_SIZE, n_hidden, ALPHABET_SIZE, seed=seed)
     rng = np.random.default_rng(seed)
-    history = []
+    history, sgd = [], SGD()
     for step in range(1, steps + 1):
         batch = rng.integers(0, len(inputs), size=32)
         loss, grads = loss_and_grads(params, inputs[batch], targets[batch])
-        sgd_step(params, grads, learning_rate=0.5)
+        sgd.step(params, grads, learning_rate=0.5)
         history.append({"epoch": step, "learning_rate": 0.5, "loss": loss})
     metrics = {
         name: count_correct(params, indices, span, seq_length).as_dict()
