@@ -14,8 +14,8 @@ WORKDIR /app
 COPY requirements.lock ./
 RUN pip install --no-deps --requirement requirements.lock
 COPY pyproject.toml README.md ./
+# The service imports model/ and service/ only (tests/test_architecture.py): no training code.
 COPY model/ model/
-COPY training/ training/
 COPY service/ service/
 # --no-deps keeps the lock's versions; pip check fails the build if the lock misses one.
 RUN pip install --no-deps . && pip check

@@ -7,6 +7,7 @@ import argparse
 import time
 
 from bench import machine, recipe, serving, training_step
+from model.artifact import DEFAULT_ARTIFACT
 
 SECTIONS = ("training", "recipe", "serving")
 
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=SECTIONS, help="run only this (repeatable)")
     parser.add_argument("--seconds", type=float, default=6.0, help="timed seconds per training configuration")
     parser.add_argument("--serving-seconds", type=float, default=5.0, help="seconds per load run")
-    parser.add_argument("--artifact", default=serving.DEFAULT_ARTIFACT)
+    parser.add_argument("--artifact", default=str(DEFAULT_ARTIFACT))
     args = parser.parse_args(argv)
     chosen = set(args.only or SECTIONS)
     started = time.perf_counter()
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(training_step.report(results)), flush=True)
         plain_rate = next(r["best"] for c, r in results.items() if c.implementation == "plain")
     if "recipe" in chosen:
-        heading("2. the seed's recipe end to end (python -m training, 15 epochs)")
+        heading("2. the assignment's recipe end to end (python -m training, 15 epochs)")
         corpus = recipe.corpus_path()
         if corpus is None:
             print("skipped: no corpus (set CHAR_RNN_CORPUS to origin_of_species.txt)")

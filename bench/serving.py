@@ -25,7 +25,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,9 +36,11 @@ from typing import Any
 
 from bench.machine import Contention, load_average
 from bench.workers import REPOSITORY, environment, run_json
+from model.artifact import DEFAULT_ARTIFACT
+from tests.utils.server import ServerProcess
+from tests.utils.server import running_server as tests_running_server
 
 LUA_SCRIPT = REPOSITORY / "bench" / "wrk" / "scenario.lua"
-DEFAULT_ARTIFACT = "artifacts/char-rnn-assignment"
 BATCH_TEXTS = 1000
 REPEATED_JSON = '{"text": "harles dar", "top_k": 5}'
 
@@ -59,62 +60,20 @@ PREDICT_REPEATED = Scenario("POST /predict-next, one window", "/predict-next", "
 BATCH = Scenario(f"POST /predict-next/batch, {BATCH_TEXTS} texts", "/predict-next/batch", "POST", "batch")
 
 
-@dataclass(frozen=True)
-class Server:
-    pid: int
-    url: str
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited with status {process.returncode} before serving")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"the service did not answer GET /health within {timeout:.0f} s")
-
-
 @contextlib.contextmanager
-def running_server(artifact: str, log: Path) -> Iterator[Server]:
-    """`python -m service` on a free loopback port, stopped (SIGTERM, then SIGKILL) on exit."""
-    port = free_port()
-    env = environment(HOST="127.0.0.1", PORT=str(port), CHAR_RNN_ARTIFACT=artifact)
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service"], cwd=REPOSITORY, env=env, stdout=log_file, stderr=log_file
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(url, process, timeout=60)
-        yield Server(process.pid, url)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def running_server(artifact: str, log: Path) -> Iterator[ServerProcess]:
+    """The tests' `python -m service` process, stopped with SIGTERM so that it shuts down as deployed."""
+    with tests_running_server(artifact, log, stop_signal=signal.SIGTERM, timeout=60) as server:
+        yield server
 
 
 def load_generator() -> str:
     return "wrk" if shutil.which("wrk") else "httpx"
 
 
-def drive(server: Server, scenario: Scenario, connections: int, seconds: float) -> dict[str, Any]:
+def drive(server: ServerProcess, scenario: Scenario, connections: int, seconds: float) -> dict[str, Any]:
     """One bounded load run from a separate process; the JSON line it printed."""
-    url = server.url + scenario.path
+    url = server.base_url + scenario.path
     if load_generator() == "wrk":
         command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(LUA_SCRIPT), url]
         env = environment(
@@ -128,12 +87,12 @@ def drive(server: Server, scenario: Scenario, connections: int, seconds: float) 
         command += ["--body", scenario.body, "--json", scenario.fixed_json, "--batch", str(BATCH_TEXTS)]
         command += ["--connections", str(connections), "--seconds", str(seconds)]
         env = environment()
-    server_before, children_before = process_cpu_seconds(server.pid), children_cpu_seconds()
+    server_before, children_before = process_cpu_seconds(server.process.pid), children_cpu_seconds()
     with Contention() as other:
         completed = subprocess.run(
             command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True
         )
-    own = process_cpu_seconds(server.pid) - server_before + children_cpu_seconds() - children_before
+    own = process_cpu_seconds(server.process.pid) - server_before + children_cpu_seconds() - children_before
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     result["per_second"] = result["requests"] / result["seconds"]
     result["others_cpu"] = other.share(own)
@@ -203,7 +162,7 @@ def measure(seconds: float, artifact: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         log = Path(tmp) / "service.log"
         with running_server(artifact, log) as server:
-            results["rss_after_start_kb"] = memory_kb(server.pid, "VmRSS")
+            results["rss_after_start_kb"] = memory_kb(server.process.pid, "VmRSS")
             for connections in (16, 64):
                 for scenario in (HEALTH, PREDICT_NEW, PREDICT_REPEATED):
                     run = drive(server, scenario, connections, seconds)
@@ -211,7 +170,7 @@ def measure(seconds: float, artifact: str) -> dict[str, Any]:
             for connections in (1, 2):
                 run = drive(server, BATCH, connections, seconds)
                 results["runs"].append({"scenario": BATCH.label, "connections": connections, **run})
-            results["peak_rss_kb"] = memory_kb(server.pid, "VmHWM")
+            results["peak_rss_kb"] = memory_kb(server.process.pid, "VmHWM")
     results["load_after"] = load_average()
     results["direct"] = run_json(
         "bench.serving", ["--direct", "--seconds", str(seconds)], 1, seconds * 4 + 60
@@ -275,7 +234,7 @@ def goal_lines(results: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.serving", description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds per load run")
-    parser.add_argument("--artifact", default=os.environ.get("CHAR_RNN_ARTIFACT", DEFAULT_ARTIFACT))
+    parser.add_argument("--artifact", default=os.environ.get("CHAR_RNN_ARTIFACT", str(DEFAULT_ARTIFACT)))
     parser.add_argument("--direct", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.direct:

@@ -3,7 +3,8 @@
 Three implementations side by side, each in its own process so that its BLAS thread count
 is set before NumPy (or PyTorch) loads, exactly as it is run for real:
 
-- plain : the seed notebook's per-sample loop (bench/plain_loop.py), float64, 1 BLAS thread;
+- plain : the readable reference (model/rnn_reference.py) one window at a time, then clip
+          and SGD from training/optim.py, float64, 1 BLAS thread;
 - numpy : this project's trainer, `training.train.run_epoch` over random windows, float32,
           1 BLAS thread at batch 1 and every core above (as training/cli.py sets them);
 - torch : `nn.RNN(nonlinearity="relu")` + `nn.Linear`, forward, backward and `optim.SGD`
@@ -49,7 +50,7 @@ class Config:
 
     @property
     def label(self) -> str:
-        name = {"plain": "plain loop", "numpy": "ours", "torch": "PyTorch"}[self.implementation]
+        name = {"plain": "reference", "numpy": "ours", "torch": "PyTorch"}[self.implementation]
         threads = f"{self.threads} thread{'s' * (self.threads > 1)}"
         return f"{name}, batch {self.batch}, {threads}{', ' + self.note if self.note else ''}"
 
@@ -74,6 +75,7 @@ def numpy_epoch(batch: int) -> tuple[Callable[[], None], int]:
     import numpy as np
 
     from model.rnn import init_params
+    from training.optim import SGD, Clipping
     from training.train import run_epoch
 
     windows = 256 if batch == 1 else 8 * batch
@@ -83,25 +85,31 @@ def numpy_epoch(batch: int) -> tuple[Callable[[], None], int]:
     params = init_params(*SHAPE, seed=0, dtype=np.float32)
 
     def step() -> None:
-        run_epoch(params, inputs, targets, LEARNING_RATE, batch, rng, clip=CLIP)
+        run_epoch(params, inputs, targets, LEARNING_RATE, batch, rng, SGD(), Clipping(value=CLIP))
 
     return step, windows
 
 
 def plain_epoch(batch: int) -> tuple[Callable[[], None], int]:
-    """The seed's loop over 32 windows, one update per window whatever `batch` says."""
+    """The reference over 32 windows, one update per window whatever `batch` says."""
     import numpy as np
 
-    from bench.plain_loop import plain_training_step
+    from model import rnn_reference
     from model.rnn import init_params
+    from training.optim import SGD, clip_values
 
     rng = np.random.default_rng(0)
     inputs = rng.integers(0, SHAPE[0], (32, SEQ_LENGTH))
     targets = rng.integers(0, SHAPE[2], (32, SEQ_LENGTH))
     params = init_params(*SHAPE, seed=0, dtype=np.float64)
+    sgd = SGD()
 
     def step() -> None:
-        plain_training_step(params, inputs, targets, LEARNING_RATE, CLIP)
+        for window in range(inputs.shape[0]):
+            part = slice(window, window + 1)
+            _, grads = rnn_reference.loss_and_grads(params, inputs[part], targets[part])
+            clip_values(grads, CLIP)
+            sgd.step(params, grads, LEARNING_RATE)
 
     return step, inputs.shape[0]
 

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from training.blas import THREAD_VARIABLES
+
 REPOSITORY = Path(__file__).resolve().parent.parent
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def environment(threads: int | None = None, **extra: str) -> dict[str, str]:

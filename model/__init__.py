@@ -1,1 +1,1 @@
-"""Pure NumPy maths of the character RNN: alphabet, the seed's ReLU RNN with exact BPTT, LSTM cell."""
+"""Pure NumPy maths of the character RNN: alphabet, the assignment's ReLU RNN with exact BPTT, LSTM cell."""

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 ALPHABET = " abcdefghijklmnopqrstuvwxyz"
-SIZE = len(ALPHABET)
+ALPHABET_SIZE = len(ALPHABET)
 _INDEX = {char: index for index, char in enumerate(ALPHABET)}
 _OUTSIDE = re.compile(r"[^a-z]+")
 # Lookup table from byte value to symbol index; 255 marks "not in the alphabet".
@@ -43,6 +43,6 @@ def encode(text: str) -> NDArray[np.int64]:
 def decode(indices: NDArray[np.integer] | list[int]) -> str:
     """The text of a sequence of alphabet indices."""
     array = np.asarray(indices)
-    if array.size and (array.min() < 0 or array.max() >= SIZE):
-        raise AlphabetError(f"index out of range 0..{SIZE - 1}")
+    if array.size and (array.min() < 0 or array.max() >= ALPHABET_SIZE):
+        raise AlphabetError(f"index out of range 0..{ALPHABET_SIZE - 1}")
     return "".join(ALPHABET[int(i)] for i in array.ravel())

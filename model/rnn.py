@@ -1,21 +1,14 @@
-"""The seed's character RNN with exact backpropagation through time.
+"""The character RNN's fast path: training gradients, inference and generation.
 
-Equations, with the seed's names (x_t one-hot, h_0 = 0)::
-
-    a_t = U x_t + W h_{t-1} + b        U (H, X), W (H, H), b (H,)
-    h_t = ReLU(a_t)
-    z_t = V h_t + c                    V (Y, H), c (Y,)
-    y_t = softmax(z_t)
-    L   = mean over the batch of  sum_t -log y_t[target_t]
-
-U x_t is the column of U at the input's index, so no one-hot vector is ever built.
-Every function here is pure: activations live in the returned `Cache`, never on a shared
+The equations, their names and a plain implementation of them are in model/rnn_reference.py;
+this module computes the same numbers (tests/model/test_rnn_reference.py) with the tricks
+that docs/performance.md measures, each labelled with its gain where it happens. Every
+function here is pure: scratch arrays belong to the caller (a `Workspace`), never to a shared
 object, so a server may call them from many threads at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,8 +17,7 @@ from numpy.typing import DTypeLike, NDArray
 Array = NDArray[Any]
 Params = dict[str, Array]
 PARAM_NAMES = ("U", "W", "V", "b", "c")
-TRANSPOSE_COPY_BATCH = 16  # measured: from 16 rows on, h @ W.T is faster on a contiguous copy
-ROW_BY_ROW_STEPS = 64  # measured: up to here a Python loop beats sorting for the gradient of U
+FIRST_PRODUCT_TABLE = True  # W h_1 from a table of X rows when the batch has more than X
 
 
 def init_params(n_in: int, n_hidden: int, n_out: int, seed: int = 0, dtype: DTypeLike = np.float64) -> Params:
@@ -61,21 +53,8 @@ def check_params(params: Params) -> tuple[int, int, int]:
     return n_in, n_hidden, n_out
 
 
-@dataclass(frozen=True)
-class Cache:
-    """Activations of one forward pass.
-
-    inputs : int array, shape (batch, seq_len)
-    h      : float array, shape (seq_len + 1, batch, H); h[0] = h_0 = 0, h[t] = h_t
-    z      : float array, shape (seq_len, batch, Y), the logits
-    """
-
-    inputs: Array
-    h: Array
-    z: Array
-
-
-def _as_index_batch(inputs: Array, n_in: int, name: str = "inputs") -> Array:
+def check_indices(inputs: Array, n_in: int, name: str = "inputs") -> Array:
+    """An int array of shape (batch, seq_len), both >= 1, every index in 0..n_in - 1."""
     array = np.asarray(inputs)
     if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 1:
         raise ValueError(f"{name}: expected shape (batch, seq_len) with both >= 1, got {array.shape}")
@@ -87,20 +66,17 @@ def _as_index_batch(inputs: Array, n_in: int, name: str = "inputs") -> Array:
 
 
 def check_batch(params: Params, inputs: Array, targets: Array) -> tuple[Array, Array]:
-    """Validate a training batch once: index arrays of one shape (batch, seq_len), in range.
-
-    A trainer calls this on all its windows before the loop, then `loss_and_scaled_grads`
-    on slices of them, which checks nothing.
-    """
-    inputs = _as_index_batch(inputs, params["U"].shape[1])
-    targets = _as_index_batch(targets, params["V"].shape[0], name="targets")
+    """Index arrays of one shape (batch, seq_len), in range, or a ValueError naming the wrong one."""
+    inputs = check_indices(inputs, params["U"].shape[1])
+    targets = check_indices(targets, params["V"].shape[0], name="targets")
     if targets.shape != inputs.shape:
         raise ValueError(f"targets: shape {targets.shape} differs from inputs {inputs.shape}")
     return inputs, targets
 
 
 class Workspace:
-    """Scratch arrays that a caller lends to the training step, reused from one step to the next.
+    """Scratch arrays that a caller lends to the training step, reused from one step to the next:
+    21% of a batch-256 step, nothing at batch 1 (docs/performance.md).
 
     A 256-window batch needs several 4 MB temporaries per step; allocated anew each time,
     their pages are faulted in anew each time too. A Workspace belongs to one caller (one
@@ -123,49 +99,32 @@ def _empty(workspace: Workspace | None, name: str, shape: tuple[int, ...], dtype
     return np.empty(shape, dtype) if workspace is None else workspace.get(name, shape, dtype)
 
 
-def _input_terms(params: Params) -> Array:
-    """U x + b for every possible x: row i is column i of U plus b, shape (X, H)."""
-    result: Array = params["U"].T + params["b"]
-    return result
+def _hidden_states(
+    params: Params, inputs: Array, keep_all: bool = True, workspace: Workspace | None = None
+) -> Array:
+    """The recurrence, for indices known to lie in range.
 
-
-def _transposed(W: Array, batch: int) -> Array:
-    """W.T for h @ W.T: a contiguous copy once the batch makes OpenBLAS's products with the
-    transposed view slower than the copy (about 0.1 ms) costs; the view for small batches."""
-    return np.ascontiguousarray(W.T) if batch >= TRANSPOSE_COPY_BATCH else W.T
-
-
-def _first_products(terms: Array, W_T: Array) -> Array:
-    """W h_1 for each of the X possible x_1, shape (X, H): h_1 = ReLU(U x_1 + b) depends on x_1
-    alone, so a batch larger than X gets its first recurrent product from this smaller one."""
-    result: Array = np.maximum(terms, 0) @ W_T
-    return result
-
-
-def _hidden_states(params: Params, inputs: Array, workspace: Workspace | None = None) -> Array:
-    """hidden_states for indices already known to lie in range."""
+    keep_all: h_0..h_T, shape (seq_len + 1, batch, H), for backpropagation; otherwise h_T
+    alone, shape (batch, H), computed in two (batch, H) buffers whatever seq_len is.
+    """
     W = params["W"]
     batch, seq_len = inputs.shape
-    dtype = np.result_type(params["U"], W, params["b"])
-    h = _empty(workspace, "h", (seq_len + 1, batch, W.shape[0]), dtype)
+    slots = seq_len + 1 if keep_all else 2
+    h = _empty(workspace, "h", (slots, batch, W.shape[0]), np.result_type(params["U"], W, params["b"]))
+    terms = params["U"].T + params["b"]  # (X, H): row x is U x + b
     h[0] = 0
-    # Precomputed input projections: U x_t + b is a row of _input_terms, gathered for every
-    # step at once straight into h_1..h_T; the recurrence then adds W h_{t-1} in place.
-    terms = _input_terms(params)
-    np.take(terms, inputs.T, axis=0, out=h[1:], mode="clip")
-    np.maximum(h[1], 0, out=h[1])  # h_0 = 0, so a_1 = U x_1 + b needs no product
-    product = _empty(workspace, "product", h[0].shape, dtype)
-    W_T = _transposed(W, batch)
-    first = 1
-    if seq_len > 1 and batch > terms.shape[0]:
-        h[2] += _first_products(terms, W_T)[inputs[:, 0]]
-        np.maximum(h[2], 0, out=h[2])
-        first = 2
-    for t in range(first, seq_len):
-        np.matmul(h[t], W_T, out=product)
-        h[t + 1] += product
-        np.maximum(h[t + 1], 0, out=h[t + 1])
-    return h
+    np.maximum(terms[inputs[:, 0]], 0, out=h[1])  # h_0 = 0, so a_1 = U x_1 + b needs no product
+    for t in range(1, seq_len):
+        current = h[(t + 1) % slots]
+        if t == 1 and FIRST_PRODUCT_TABLE and batch > terms.shape[0]:
+            # h_1 depends on x_1 alone, so X products stand in for the batch's: 5-15% of a
+            # batch-256 training step, 4-6% of inference on 1000 windows (docs/performance.md)
+            np.take(np.maximum(terms, 0) @ W.T, inputs[:, 0], axis=0, out=current)
+        else:
+            np.matmul(h[t % slots], W.T, out=current)
+        current += terms[inputs[:, t]]
+        np.maximum(current, 0, out=current)
+    return h if keep_all else h[seq_len % slots]
 
 
 def hidden_states(params: Params, inputs: Array) -> Array:
@@ -173,27 +132,7 @@ def hidden_states(params: Params, inputs: Array) -> Array:
 
     inputs : int array, shape (batch, seq_len)
     """
-    return _hidden_states(params, _as_index_batch(inputs, params["U"].shape[1]))
-
-
-def _last_hidden_state(params: Params, windows: Array) -> Array:
-    """h_T alone, shape (batch, H), in (batch, H) buffers whatever seq_len is."""
-    batch, seq_len = windows.shape
-    terms, W_T = _input_terms(params), _transposed(params["W"], batch)
-    first = 1
-    if seq_len > 1 and batch > terms.shape[0]:
-        h = _first_products(terms, W_T)[windows[:, 0]]
-        h += terms[windows[:, 1]]
-        first = 2
-    else:
-        h = terms[windows[:, 0]]  # indexing, not np.take: a few microseconds less per step
-    np.maximum(h, 0, out=h)
-    product = np.empty_like(h)
-    for t in range(first, seq_len):
-        np.matmul(h, W_T, out=product)
-        np.add(product, terms[windows[:, t]], out=h)
-        np.maximum(h, 0, out=h)
-    return h
+    return _hidden_states(params, check_indices(inputs, params["U"].shape[1]))
 
 
 def _logits(params: Params, h: Array) -> Array:
@@ -202,13 +141,6 @@ def _logits(params: Params, h: Array) -> Array:
     z: Array = flat @ params["V"].T
     z += params["c"]
     return z.reshape(*h.shape[:-1], z.shape[-1])
-
-
-def forward(params: Params, inputs: Array) -> Cache:
-    """Forward pass over every position. inputs : int array, shape (batch, seq_len)."""
-    inputs = _as_index_batch(inputs, params["U"].shape[1])
-    h = _hidden_states(params, inputs)
-    return Cache(inputs=inputs, h=h, z=_logits(params, h[1:]))
 
 
 def log_softmax(z: Array) -> Array:
@@ -225,22 +157,22 @@ def softmax(z: Array) -> Array:
     return result
 
 
-def loss(cache: Cache, targets: Array) -> float:
-    """Mean over the batch of each sequence's cross-entropy summed over its positions."""
-    log_y = log_softmax(cache.z)  # (seq_len, batch, Y)
-    seq_len, batch = targets.shape[1], targets.shape[0]
-    picked = log_y[np.arange(seq_len)[:, None], np.arange(batch)[None, :], targets.T]
-    return float(-picked.sum() / batch)
+def _loss_and_output_gradient(z: Array, targets: Array) -> tuple[float, Array]:
+    """(L, dL/dz) from the logits z, shape (seq_len, batch, Y); dz = (y - onehot(target)) / B."""
+    seq_len, batch = z.shape[:2]
+    picked = (np.arange(seq_len)[:, None], np.arange(batch)[None, :], targets.T)
+    log_y = log_softmax(z)
+    loss = float(-log_y[picked].sum() / batch)
+    dz = np.exp(log_y, out=log_y)
+    dz[picked] -= 1
+    dz /= batch
+    return loss, dz
 
 
 def _gradients(
     params: Params, h: Array, inputs: Array, dz: Array, workspace: Workspace | None = None
 ) -> Params:
-    """BPTT from dz = dL/dz, shape (seq_len, batch, Y), to the five parameter gradients.
-
-    Each gradient comes out with dz's scale, so a caller that scales dz by the learning rate
-    gets the SGD steps themselves.
-    """
+    """BPTT from dz = dL/dz, shape (seq_len, batch, Y), to the five parameter gradients."""
     W, V = params["W"], params["V"]
     seq_len, batch, n_hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
     n_in, dtype = params["U"].shape[1], dz.dtype
@@ -262,7 +194,7 @@ def _gradients(
     # One matrix product per weight gradient, over all steps and sequences at once.
     np.matmul(da_flat[batch:].T, h_out[:-batch], out=grads["W"])  # the t = 1 term has h_0 = 0
     np.matmul(dz_flat.T, h_out, out=grads["V"])
-    np.sum(grads["U"], axis=1, out=grads["b"])  # each x_t is one-hot: dU's row sums are db
+    np.sum(grads["U"], axis=1, out=grads["b"])  # each x_t picks one column: dU's row sums are db
     np.sum(dz_flat, axis=0, out=grads["c"])
     return grads
 
@@ -270,15 +202,10 @@ def _gradients(
 def _input_gradient_T(x: Array, da_flat: Array, n_in: int) -> Array:
     """dU transposed, shape (X, H): row i is the sum of da_t over the steps whose input x_t is i.
 
-    U x_t is column x_t of U, so its gradient is da_t added to that column; no one-hot
-    vector is built. A few steps are added row by row; many are sorted by input and each
-    run of equal inputs summed by one reduceat (np.add.at is several times slower).
+    The steps are sorted by input and each run of equal inputs summed by one reduceat: 18%
+    of a batch-256 step against the reference's np.add.at (docs/performance.md).
     """
     dU_T = np.zeros((n_in, da_flat.shape[1]), dtype=da_flat.dtype)
-    if x.size <= ROW_BY_ROW_STEPS:
-        for row, index in zip(da_flat, x.tolist(), strict=True):
-            dU_T[index] += row
-        return dU_T
     order = np.argsort(x, kind="stable")
     sorted_x = x[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_x[1:] != sorted_x[:-1])))
@@ -286,61 +213,18 @@ def _input_gradient_T(x: Array, da_flat: Array, n_in: int) -> Array:
     return dU_T
 
 
-def backward(params: Params, cache: Cache, targets: Array) -> Params:
-    """Exact gradients of `loss` with respect to U, W, V, b, c (BPTT over all positions)."""
-    seq_len, batch = cache.z.shape[0], cache.z.shape[1]
-    # dL/dz_t = y_t - onehot(target_t), divided by the batch because the loss is a batch mean.
-    dz = softmax(cache.z)
-    dz[np.arange(seq_len)[:, None], np.arange(batch)[None, :], targets.T] -= 1
-    dz /= batch
-    return _gradients(params, cache.h, cache.inputs, dz)
-
-
-def _loss_and_output_gradient(z: Array, targets: Array, scale: float) -> tuple[float, Array]:
-    """(loss, scale * dL/dz) from the logits z, shape (seq_len, batch, Y); z is overwritten."""
-    batch = z.shape[1]
-    flat = z.reshape(-1, z.shape[-1])
-    rows, picked = np.arange(flat.shape[0]), targets.T.reshape(-1)
-    flat -= flat.max(axis=1, keepdims=True)
-    loss = float(-flat[rows, picked].sum())
-    dz = np.exp(flat, out=flat)
-    sums = dz.sum(axis=1)
-    loss += float(np.log(sums).sum())
-    # dz = scale / batch * (y - onehot(target)): the softmax and its scale in one pass.
-    dz *= (scale / batch / sums)[:, None]
-    dz[rows, picked] -= scale / batch
-    return loss / batch, dz.reshape(z.shape)
-
-
-def loss_and_scaled_grads(
-    params: Params,
-    inputs: Array,
-    targets: Array,
-    scale: float = 1.0,
-    workspace: Workspace | None = None,
+def loss_and_grads(
+    params: Params, inputs: Array, targets: Array, workspace: Workspace | None = None
 ) -> tuple[float, Params]:
-    """(loss, scale * grads) for a batch that `check_batch` has accepted; checks nothing.
+    """(L, grads) for integer arrays inputs, targets of shape (batch, seq_len).
 
-    The trainer's hot path: it passes the learning rate as `scale`, so that the returned
-    arrays are the SGD steps, scaled for free on dz (seq_len * batch * Y numbers) rather
-    than on the gradients (H * H numbers and more). With a `workspace`, the returned arrays
-    are its buffers: valid until the next call with the same workspace.
+    With a `workspace`, the returned arrays are its buffers: valid until the next call with
+    the same workspace, and free for the caller to clip in place.
     """
-    h = _hidden_states(params, inputs, workspace)
-    loss, dz = _loss_and_output_gradient(_logits(params, h[1:]), targets, scale)
-    return loss, _gradients(params, h, inputs, dz, workspace)
-
-
-def loss_and_grads(params: Params, inputs: Array, targets: Array) -> tuple[float, Params]:
-    """(loss, grads) for integer arrays inputs, targets of shape (batch, seq_len)."""
     inputs, targets = check_batch(params, inputs, targets)
-    return loss_and_scaled_grads(params, inputs, targets)
-
-
-def sgd_step(params: Params, grads: Params, learning_rate: float) -> None:
-    """In-place p <- p - learning_rate * dp for every parameter."""
-    for name in PARAM_NAMES:
-        params[name] -= learning_rate * grads[name]
+    h = _hidden_states(params, inputs, workspace=workspace)
+    loss, dz = _loss_and_output_gradient(_logits(params, h[1:]), targets)
+    return loss, _gradients(params, h, inputs, dz, workspace)
 
 
 def next_char_probabilities(params: Params, windows: Array) -> Array:
@@ -348,14 +232,14 @@ def next_char_probabilities(params: Params, windows: Array) -> Array:
 
     windows : int array, shape (batch, seq_len)  ->  probabilities, shape (batch, Y)
     """
-    windows = _as_index_batch(windows, params["U"].shape[1], name="windows")
-    return softmax(_logits(params, _last_hidden_state(params, windows)))
+    windows = check_indices(windows, params["U"].shape[1], name="windows")
+    return softmax(_logits(params, _hidden_states(params, windows, keep_all=False)))
 
 
 def predict_next(params: Params, windows: Array) -> Array:
     """Index of the most probable next character for each window; shape (batch,)."""
-    windows = _as_index_batch(windows, params["U"].shape[1], name="windows")
-    result: Array = np.argmax(_logits(params, _last_hidden_state(params, windows)), axis=-1)
+    windows = check_indices(windows, params["U"].shape[1], name="windows")
+    result: Array = np.argmax(_logits(params, _hidden_states(params, windows, keep_all=False)), axis=-1)
     return result
 
 
@@ -379,11 +263,11 @@ def generate(
     sequence = [int(i) for i in np.asarray(prompt, dtype=np.int64).ravel()]
     if not sequence:
         raise ValueError("prompt: must hold at least one index")
-    _as_index_batch(np.asarray(sequence)[None, :], params["U"].shape[1], name="prompt")
+    check_indices(np.asarray(sequence)[None, :], params["U"].shape[1], name="prompt")
     produced = np.empty(n, dtype=np.int64)
     for step in range(n):
         window = np.asarray(sequence[-seq_length:], dtype=np.int64)[None, :]
-        z = _logits(params, _last_hidden_state(params, window))[0]
+        z = _logits(params, _hidden_states(params, window, keep_all=False))[0]
         if temperature == 0:
             index = int(np.argmax(z))
         else:

@@ -1,6 +1,7 @@
-"""python -m service: the one serve command (make serve, the container's CMD, the tests).
+"""python -m service [--host H] [--port P] [--artifact DIR]: the one serve command.
 
-Reads the settings, loads and verifies the artifact, then serves on HOST:PORT. Any problem
+make serve, the container's CMD and the tests run it. Reads the settings (the options override
+the environment), loads and verifies the artifact, then serves on HOST:PORT. Any problem
 before serving is one line on stderr and exit status 2: a broken model is never served.
 """
 
@@ -12,21 +13,38 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
+import argparse  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from types import FrameType  # noqa: E402
 
+from model.artifact import ArtifactError  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
 from service.server import serve  # noqa: E402
 from service.settings import SettingsError, load_settings  # noqa: E402
-from training.artifact import ArtifactError  # noqa: E402
 
 
-def main() -> int:
+def parse_overrides(argv: list[str] | None) -> dict[str, object]:
+    """The command-line options given, as settings overrides keyed by environment name."""
+    parser = argparse.ArgumentParser(
+        prog="python -m service",
+        description="Serve the character RNN over HTTP. Every other setting comes from the environment"
+        " (docs/api.md lists them).",
+    )
+    parser.add_argument("--host", help="address to listen on (overrides HOST; default 127.0.0.1)")
+    parser.add_argument("--port", help="port to listen on (overrides PORT; default 8000)")
+    parser.add_argument("--artifact", help="artifact directory (overrides CHAR_RNN_ARTIFACT)")
+    args = parser.parse_args(argv)
+    given = {"HOST": args.host, "PORT": args.port, "CHAR_RNN_ARTIFACT": args.artifact}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    overrides = parse_overrides(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(**overrides)
         app = create_app(settings)
     except (SettingsError, ArtifactError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from anyio import CapacityLimiter
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from model.artifact import Artifact
+from model.version import package_version
 from service import errors
 from service.metrics import Metrics, RequestMetrics
 from service.middleware import AccessLog, BodySizeLimit
@@ -18,20 +18,12 @@ from service.request_id import RequestID
 from service.routes import health, lstm, meta, metrics, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
-from training.artifact import Artifact
 
 DESCRIPTION = (
     "A character-level RNN (27 symbols: space and a-z) trained with hand-written BPTT in NumPy on "
     "Darwin's *On the Origin of Species*, plus one step of an LSTM cell. Every answer is JSON; "
     "bad input gets a 4xx naming the field."
 )
-
-
-def _package_version() -> str:
-    try:
-        return version("char-rnn-service")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
@@ -45,7 +37,7 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
     app = FastAPI(
         title="char-rnn-service",
         lifespan=lifespan_for(predictor, readiness, service_metrics),
-        version=_package_version(),
+        version=package_version(),
         description=DESCRIPTION,
         debug=False,
         responses={

@@ -18,7 +18,7 @@ from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from service.predictor import InputError
+from model.errors import ArgumentError
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import request_id_of
 
@@ -66,10 +66,13 @@ def _content_type_message(content_type: str) -> str:
     return f"Expected a JSON object sent with Content-Type: application/json, got {given}"
 
 
-async def input_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    """A well-formed value the model cannot use (too long, only spaces, wrong shapes)."""
-    assert isinstance(exc, InputError)
-    return unprocessable(request, [{"type": exc.kind, "loc": exc.loc, "msg": exc.message}])
+async def argument_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A well-formed value the model cannot use (too long, only spaces, wrong shapes).
+
+    Every argument of the domain is a field of the request body under the same name.
+    """
+    assert isinstance(exc, ArgumentError)
+    return unprocessable(request, [{"type": exc.kind, "loc": ("body", *exc.path), "msg": exc.message}])
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
@@ -106,6 +109,6 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
 def install(app: FastAPI) -> None:
     """Register the handlers above on `app`."""
     app.add_exception_handler(RequestValidationError, request_validation_handler)
-    app.add_exception_handler(InputError, input_error_handler)
+    app.add_exception_handler(ArgumentError, argument_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

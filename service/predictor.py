@@ -6,56 +6,32 @@ instance serves every thread of the pool at once.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from model.alphabet import ALPHABET, SIZE, decode, encode, simplify
+from model.accuracy import Accuracy, accuracy_on_text, sentence
+from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
+from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
+from model.errors import ArgumentError
 from model.rnn import generate, next_char_probabilities
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
-from training.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
-from training.evaluate import Accuracy, accuracy_on_text, sentence
-
-Loc = tuple[str | int, ...]
-
-
-class InputError(ValueError):
-    """A request value the model cannot use; `loc` names the field as in FastAPI's 422s."""
-
-    def __init__(self, loc: Loc, message: str, kind: str = "value_error") -> None:
-        super().__init__(message)
-        self.loc = loc
-        self.message = message
-        self.kind = kind
 
 
 class Ranking(NamedTuple):
-    """All 27 characters after one window, most probable first (about 3 kB, so cheap to keep),
-    with each entry's JSON encoded once, so that a cached answer is only joined, not serialised."""
+    """Characters after one window, most probable first, with their probabilities.
+
+    All 27 for a cached ranking (about 3 kB, so cheap to keep); the top k in a batch answer.
+    """
 
     chars: str
     probabilities: tuple[float, ...]
-    json_entries: tuple[str, ...]
-
-    @classmethod
-    def of(cls, chars: str, probabilities: tuple[float, ...]) -> Ranking:
-        entries = tuple(
-            json.dumps({"char": char, "probability": p}, separators=(",", ":"))
-            for char, p in zip(chars, probabilities, strict=True)
-        )
-        return cls(chars, probabilities, entries)
-
-    def response_json(self, window: str, k: int) -> bytes:
-        """The /predict-next answer as JSON: PredictNextResponse's fields and values, floats in repr."""
-        next_char, top = json.dumps(self.chars[0]), ",".join(self.json_entries[:k])
-        return f'{{"next_char":{next_char},"top":[{top}],"window":{json.dumps(window)}}}'.encode()
 
 
 class RankingCache:
@@ -106,27 +82,39 @@ class Predictor:
         # Enough raw characters to hold seq_length simplified ones unless punctuation dominates.
         self._tail_chars = 4 * self.seq_length + 64
 
-    def window(self, text: str, loc: Loc) -> str:
-        """The last seq_length characters of simplify(text); InputError if it has no letter.
+    def window(self, text: str) -> str:
+        """The last seq_length characters of simplify(text); ArgumentError if it has no letter.
 
         Simplifying only a tail of the text gives the same last characters whenever that tail
         simplifies to at least seq_length characters with a letter among them, so the work does
         not grow with the text; otherwise the whole text is simplified.
         """
-        self._check_length(text, loc)
+        self._check_length(text)
         simplified = simplify(text[-self._tail_chars :])
         if len(simplified) < self.seq_length or not simplified.strip():
             simplified = simplify(text)
             if not simplified.strip():
-                raise InputError(loc, "Text simplifies to nothing but spaces: the model reads only a-z")
+                raise ArgumentError(
+                    ("text",), "Text simplifies to nothing but spaces: the model reads only a-z"
+                )
         return simplified[-self.seq_length :]
+
+    def windows(self, texts: Sequence[str]) -> list[str]:
+        """The window of each text; ArgumentError names the first unusable one by its index."""
+        result = []
+        for index, text in enumerate(texts):
+            try:
+                result.append(self.window(text))
+            except ArgumentError as error:
+                raise ArgumentError(("texts", index), error.message, error.kind) from None
+        return result
 
     def probabilities(self, windows: Sequence[str]) -> NDArray[np.float64]:
         """Next-character distribution for each window, shape (len(windows), 27).
 
         Windows of equal length share one forward pass: all full windows go in one batch.
         """
-        result = np.empty((len(windows), SIZE))
+        result = np.empty((len(windows), ALPHABET_SIZE))
         by_length: dict[int, list[int]] = {}
         for position, window in enumerate(windows):
             by_length.setdefault(len(window), []).append(position)
@@ -141,48 +129,46 @@ class Predictor:
         return ranking if ranking is not None else self.computed_ranking(window)
 
     def computed_ranking(self, window: str) -> Ranking:
-        """`ranking` after a cache miss: the forward pass, its result kept in the cache."""
-        probabilities = self.probabilities([window])[0]
-        order = np.argsort(-probabilities, kind="stable")
-        ranking = Ranking.of("".join(ALPHABET[i] for i in order), tuple(probabilities[order].tolist()))
+        """`ranking` after a cache miss: the forward pass, its result kept in the cache.
+
+        Callers that have just missed the cache call this directly, so the miss counts once.
+        """
+        ranking = self.top(self.probabilities([window]), ALPHABET_SIZE)[0]
         self.cache.put(window, ranking)
         return ranking
 
     @staticmethod
-    def top(probabilities: NDArray[np.float64], k: int) -> list[list[dict[str, Any]]]:
-        """The k most probable {"char", "probability"} of each row, ties in alphabet order."""
+    def top(probabilities: NDArray[np.float64], k: int) -> list[Ranking]:
+        """The k most probable characters of each row, ties in alphabet order."""
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         values = np.take_along_axis(probabilities, order, axis=1).tolist()
         return [
-            [
-                {"char": ALPHABET[index], "probability": value}
-                for index, value in zip(row, row_values, strict=True)
-            ]
+            Ranking("".join(ALPHABET[index] for index in row), tuple(row_values))
             for row, row_values in zip(order.tolist(), values, strict=True)
         ]
 
     def generate(self, window: str, n: int, temperature: float, seed: int | None) -> str:
-        """n characters continuing `window` (the seed notebook's Generate)."""
+        """n characters continuing `window` (the assignment notebook's Generate)."""
         produced = generate(self.params, encode(window), n, self.seq_length, temperature, seed)
         return decode(produced)
 
-    def accuracy(self, text: str, loc: Loc) -> Accuracy:
+    def accuracy(self, text: str) -> Accuracy:
         """How often each seq_length window of the simplified text predicts its next character."""
-        self._check_length(text, loc)
+        self._check_length(text)
         indices = encode(simplify(text))
         if indices.size <= self.seq_length:
-            raise InputError(
-                loc,
+            raise ArgumentError(
+                ("text",),
                 f"Text simplifies to {indices.size} characters; at least seq_length + 1 = "
                 f"{self.seq_length + 1} are needed for one window",
                 "too_short",
             )
         return accuracy_on_text(self.params, indices, self.seq_length)
 
-    def _check_length(self, text: str, loc: Loc) -> None:
+    def _check_length(self, text: str) -> None:
         if len(text) > self.max_text_chars:
-            raise InputError(
-                loc,
+            raise ArgumentError(
+                ("text",),
                 f"String should have at most {self.max_text_chars} characters (MAX_TEXT_CHARS)",
                 "string_too_long",
             )

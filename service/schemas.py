@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from model.alphabet import SIZE
+from model.alphabet import ALPHABET_SIZE
 
 LSTM_MAX_SIZE = 256  # longest h or x vector /lstm/step accepts
 # Largest |value| /lstm/step accepts: W v then sums at most 768 products of at most 1e12, far
@@ -23,26 +23,28 @@ TEXT_DESCRIPTION = (
 )
 
 
-class Request(BaseModel):
+class StrictBody(BaseModel):
     """Base of request bodies: strict types, unknown fields refused."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
 Text = Annotated[str, Field(min_length=1, description=TEXT_DESCRIPTION)]
-TopK = Annotated[int, Field(ge=1, le=SIZE, description="How many of the most probable characters to list.")]
+TopK = Annotated[
+    int, Field(ge=1, le=ALPHABET_SIZE, description="How many of the most probable characters to list.")
+]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-LSTM_MAX_ABS, le=LSTM_MAX_ABS)]
 Vector = Annotated[list[FiniteFloat], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
 MatrixRow = Annotated[list[FiniteFloat], Field(min_length=1, max_length=2 * LSTM_MAX_SIZE)]
 Matrix = Annotated[list[MatrixRow], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
 
 
-class PredictNextRequest(Request):
+class PredictNextRequest(StrictBody):
     text: Text
     top_k: TopK = 5
 
 
-class PredictBatchRequest(Request):
+class PredictBatchRequest(StrictBody):
     texts: list[Text] = Field(min_length=1, description="Up to MAX_BATCH texts (1000 by default).")
     top_k: TopK = 5
 
@@ -64,7 +66,7 @@ class PredictBatchResponse(BaseModel):
     predictions: list[PredictNextResponse] = Field(description="One per text, in the request's order.")
 
 
-class GenerateRequest(Request):
+class GenerateRequest(StrictBody):
     text: Text
     n: int = Field(100, ge=1, le=MAX_GENERATE, description="How many characters to generate.")
     temperature: float = Field(
@@ -90,7 +92,7 @@ class GenerateResponse(BaseModel):
     continuation: str = Field(description="The n generated characters.")
 
 
-class AccuracyRequest(Request):
+class AccuracyRequest(StrictBody):
     text: Text
 
 
@@ -132,7 +134,7 @@ class HealthResponse(BaseModel):
     status: str
 
 
-class LSTMWeights(Request):
+class LSTMWeights(StrictBody):
     W_f: Matrix
     b_f: Vector
     W_i: Matrix
@@ -143,16 +145,19 @@ class LSTMWeights(Request):
     b_c: Vector
 
 
-class LSTMStepRequest(Request):
+class LSTMStepRequest(StrictBody):
     x: Vector = Field(description="x_t, length X.")
     h: Vector | None = Field(
-        None, description="h_{t-1}, length H; default [0.05] with the preset, zeros with weights."
+        None,
+        description="h_{t-1}, length H; default [0.05] with the example weights, else zeros.",
     )
     c: Vector | None = Field(
-        None, description="c_{t-1}, length H; default [-0.02] with the preset, zeros with weights."
+        None,
+        description="c_{t-1}, length H; default [-0.02] with the example weights, else zeros.",
     )
     weights: LSTMWeights | None = Field(
-        None, description="Each W of shape (H, H + X) acting on [h_{t-1}; x_t]; default the seed's preset."
+        None,
+        description="Each W of shape (H, H + X) acting on [h_{t-1}; x_t]; default the assignment's example.",
     )
 
 

@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_ARTIFACT = Path("artifacts/char-rnn-assignment")
+from model.artifact import DEFAULT_ARTIFACT
+
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 LogFormat = Literal["text", "json"]
 
@@ -67,10 +68,11 @@ class SettingsError(Exception):
     """An environment variable holds an invalid value; the message names it."""
 
 
-def load_settings() -> Settings:
-    """Settings from the environment, or SettingsError naming the first bad variable."""
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, overridden by `overrides` (keyed by variable name), or
+    SettingsError naming the first bad variable."""
     try:
-        return Settings()
+        return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         name = str(first["loc"][0]) if first["loc"] else "settings"

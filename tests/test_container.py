@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.service.conftest import free_port, running_server
+from tests.utils.server import free_port, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE_COMMAND = ["python", "-m", "service"]  # what the tests start, with sys.executable as python
@@ -175,6 +175,7 @@ def test_compose_service_builds_this_image_with_a_health_check_on_readiness() ->
     compile(test[3], "healthcheck", "exec")
     assert "CHAR_RNN_ARTIFACT" not in service["environment"], "the override stays optional (commented)"
     assert "volumes" not in service
+    assert ":" not in service["image"], "the version lives in pyproject.toml alone"
 
 
 def test_compose_documents_the_optional_artifact_override() -> None:
@@ -245,6 +246,8 @@ def test_image_installs_the_lock_before_the_code() -> None:
 
 def test_image_bakes_in_the_artifact_and_listens_on_all_interfaces() -> None:
     assert "artifacts/ artifacts/" in only("COPY")
+    assert "model/ model/" in only("COPY") and "service/ service/" in only("COPY")
+    assert not any("training" in copied for copied in only("COPY"))
     environment = " ".join(only("ENV"))
     assert "HOST=0.0.0.0" in environment
     assert "CHAR_RNN_ARTIFACT=/app/artifacts/char-rnn-assignment" in environment

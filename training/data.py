@@ -12,9 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.alphabet import encode, simplify
+from training.config import CORPUS_ENV, DEFAULT_CORPUS
 
-CORPUS_ENV = "CHAR_RNN_CORPUS"
-DEFAULT_CORPUS = Path("data/origin_of_species.txt")
 HELDOUT_FRACTION = 0.1
 
 

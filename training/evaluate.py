@@ -1,4 +1,4 @@
-"""The seed's question (d): how often is the next character guessed right?
+"""The assignment's question (d) on an artifact's recorded windows, from the command line.
 
 python -m training.evaluate --artifact DIR [--corpus PATH]
 """
@@ -7,60 +7,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from tqdm import tqdm
 
-from model.rnn import Params, predict_next
-from training.data import Span
-
-EVAL_BATCH = 4096
-
-
-@dataclass(frozen=True)
-class Accuracy:
-    correct: int
-    total: int
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.total if self.total else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"accuracy": self.accuracy, "samples": self.total}
+from model.accuracy import Accuracy, batches, correct_in, sentence
+from model.artifact import ArtifactError, load
+from model.rnn import Params
+from training.data import CorpusNotFoundError, Span, default_corpus_path, encode_text, read_corpus
 
 
-def count_correct(params: Params, indices: NDArray[np.int64], span: Span, seq_length: int) -> Accuracy:
-    """Windows of `span`: is the most probable character after each the actual next one?"""
+def measure(params: Params, indices: NDArray[np.int64], span: Span, seq_length: int, label: str) -> Accuracy:
+    """model.accuracy.count_correct with a progress bar on stderr (silent when it is not a terminal)."""
     starts = span.starts(seq_length)
-    correct = 0
-    for first in range(0, starts.size, EVAL_BATCH):
-        chunk = starts[first : first + EVAL_BATCH]
-        offsets = chunk[:, None] + np.arange(seq_length)[None, :]
-        predicted = predict_next(params, indices[offsets])
-        correct += int(np.count_nonzero(predicted == indices[chunk + seq_length]))
+    chunks = tqdm(list(batches(starts)), desc=label, unit="batch", disable=None, leave=False)
+    correct = sum(correct_in(params, indices, chunk, seq_length) for chunk in chunks)
     return Accuracy(correct=correct, total=int(starts.size))
 
 
-def accuracy_on_text(params: Params, indices: NDArray[np.int64], seq_length: int) -> Accuracy:
-    """Every window of the text (stride 1): total = len(indices) - seq_length."""
-    return count_correct(params, indices, Span(0, len(indices), 1), seq_length)
-
-
-def sentence(train: Accuracy, heldout: Accuracy) -> str:
-    return (
-        f"The RNN guesses the next character correctly {train.accuracy:.1%} of the time on "
-        f"{train.total:,} training windows (held-out text: {heldout.accuracy:.1%} on "
-        f"{heldout.total:,} windows)"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
-    from training.artifact import ArtifactError, load
-    from training.data import CorpusNotFoundError, default_corpus_path, encode_text, read_corpus
-
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__)
     parser.add_argument("--artifact", required=True, help="artifact directory")
     parser.add_argument("--corpus", default=None, help="corpus file (default: $CHAR_RNN_CORPUS)")
@@ -74,10 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     if corpus_sha256 != artifact.manifest.get("corpus_sha256"):
         print("warning: this corpus differs from the one the artifact was trained on", file=sys.stderr)
     indices = encode_text(text)
-    data = artifact.manifest["data"]
-    seq_length = artifact.seq_length
-    train = count_correct(artifact.params, indices, Span.from_dict(data["train"]), seq_length)
-    heldout = count_correct(artifact.params, indices, Span.from_dict(data["heldout"]), seq_length)
+    data, seq_length = artifact.manifest["data"], artifact.seq_length
+    train = measure(artifact.params, indices, Span.from_dict(data["train"]), seq_length, "train")
+    heldout = measure(artifact.params, indices, Span.from_dict(data["heldout"]), seq_length, "heldout")
     print(sentence(train, heldout))
     return 0
 

@@ -5,46 +5,24 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from model.alphabet import SIZE
+from model import artifact
+from model.accuracy import Accuracy, count_correct, sentence
+from model.alphabet import ALPHABET_SIZE
 from model.rnn import Params, init_params
-from training import artifact, plot
+from model.version import package_version
+from training import plot
+from training.config import TrainingConfig
 from training.data import default_corpus_path, encode_text, heldout_span, read_corpus, train_span, windows
-from training.evaluate import Accuracy, count_correct, sentence
+from training.optim import OPTIMIZERS, Clipping
 from training.train import EpochRecord, Schedule, train
 
-PACKAGE_VERSION = "0.1.0"
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    corpus: Path | None = None
-    out: Path = Path("artifacts/char-rnn-assignment")
-    hidden: int = 400
-    seq_length: int = 10
-    samples: int = 5000
-    stride: int = 1
-    epochs: int = 15
-    lr: float = 0.001
-    lr_segment: int = 5
-    lr_decay: float = 0.5
-    batch_size: int = 1
-    clip: float = 5.0
-    dtype: str = "float32"
-    seed: int = 0
-    force: bool = False
-
-    def hyperparameters(self) -> dict[str, Any]:
-        values = asdict(self)
-        for key in ("corpus", "out", "force"):
-            values.pop(key)
-        return values
+PACKAGE_VERSION = package_version()
 
 
 def code_version() -> str:
@@ -69,6 +47,11 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
         raise ValueError("epochs: must be >= 1 (the recorded metrics are the last epoch's)")
     if config.out.exists() and not config.force:
         raise FileExistsError(f"{config.out}: an artifact already exists there; pass --force to replace it")
+    if (config.out / plot.PLOT_FILE).exists() and not plot.available():
+        raise FileExistsError(
+            f"{config.out}: replacing it would delete its {plot.PLOT_FILE}, and matplotlib is not "
+            "installed to draw a new one (pip install '.[plot]')"
+        )
     text, corpus_sha256 = read_corpus(config.corpus or default_corpus_path())
     indices = encode_text(text)
     train_data = train_span(len(indices), config.seq_length, config.samples, config.stride)
@@ -76,7 +59,9 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     inputs, targets = windows(indices, train_data, config.seq_length)
     if inputs.shape[0] == 0:
         raise ValueError(f"the corpus is too short for one window of {config.seq_length} characters")
-    params = init_params(SIZE, config.hidden, SIZE, seed=config.seed, dtype=np.dtype(config.dtype))
+    params = init_params(
+        ALPHABET_SIZE, config.hidden, ALPHABET_SIZE, seed=config.seed, dtype=np.dtype(config.dtype)
+    )
 
     latest: dict[str, Accuracy] = {}  # the last epoch's measurement is also the final one
 
@@ -102,7 +87,8 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
         schedule=Schedule(config.lr, config.lr_segment, config.lr_decay),
         batch_size=config.batch_size,
         seed=config.seed,
-        clip=config.clip or None,
+        optimizer=OPTIMIZERS[config.optimizer](),
+        clipping=Clipping(value=config.clip or None, norm=config.clip_norm or None),
         evaluate=measure,
         on_epoch=report,
         show_progress=show_progress,
@@ -128,9 +114,9 @@ def build_manifest(
 ) -> dict[str, Any]:
     return {
         "name": config.out.name,
-        "n_in": SIZE,
+        "n_in": ALPHABET_SIZE,
         "n_hidden": config.hidden,
-        "n_out": SIZE,
+        "n_out": ALPHABET_SIZE,
         "seq_length": config.seq_length,
         "hyperparameters": config.hyperparameters(),
         "history": [record.as_dict() for record in history],

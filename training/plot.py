@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,11 @@ from pathlib import Path
 from training.train import EpochRecord
 
 PLOT_FILE = "training.png"
+
+
+def available() -> bool:
+    """Whether matplotlib is installed, so that a plot can be drawn."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def writer(history: list[EpochRecord]) -> Callable[[Path], None]:

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model.alphabet import ALPHABET, SIZE, AlphabetError, decode, encode, simplify
+from model.alphabet import ALPHABET, ALPHABET_SIZE, AlphabetError, decode, encode, simplify
 
 alphabet_text = st.text(alphabet=ALPHABET)
 
 
 def test_alphabet_is_space_then_a_to_z() -> None:
     assert ALPHABET == " abcdefghijklmnopqrstuvwxyz"
-    assert SIZE == 27
+    assert ALPHABET_SIZE == 27
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_simplify_examples(text: str, expected: str) -> None:
 
 
 @given(st.text())
-def test_simplify_is_the_seed_regex(text: str) -> None:
+def test_simplify_is_the_assignment_regex(text: str) -> None:
     assert simplify(text) == re.sub(r"[^a-z]+", " ", text.lower())
 
 
@@ -56,7 +56,7 @@ def test_decode_inverts_encode(text: str) -> None:
     assert decode(indices) == text
 
 
-@given(st.lists(st.integers(0, SIZE - 1)))
+@given(st.lists(st.integers(0, ALPHABET_SIZE - 1)))
 def test_encode_inverts_decode(indices: list[int]) -> None:
     assert encode(decode(indices)).tolist() == indices
 

@@ -1,4 +1,5 @@
-"""The LSTM cell on the seed's preset, against closed forms written with math.exp and math.tanh."""
+"""The LSTM cell on the assignment's example weights, against closed forms written with math.exp
+and math.tanh."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from model import lstm
 
-H0, C0 = lstm.SEED_H0[0], lstm.SEED_C0[0]
+H0, C0 = lstm.EXAMPLE_H0[0], lstm.EXAMPLE_C0[0]
 
 
 def sigma(z: float) -> float:
@@ -19,17 +20,17 @@ def sigma(z: float) -> float:
 
 
 def closed_form(x1: float, x2: float, x3: float) -> dict[str, float]:
-    """The preset's step by hand: f, i, o read x1, x2, x3; the candidate reads h_{t-1}."""
+    """The example weights' step by hand: f, i, o read x1, x2, x3; the candidate reads h_{t-1}."""
     f, i, o = sigma(8 * x1 - 4), sigma(9 * x2 - 4.5), sigma(10 * x3 - 5)
     c_tilde = math.tanh(H0)
     c = f * C0 + i * c_tilde
     return {"f": f, "i": i, "o": o, "c_tilde": c_tilde, "c": c, "h": o * math.tanh(c)}
 
 
-SEED_INPUTS = [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.0, 1.0), (1.0, 1.0, 0.0), (1.0, 1.0, 0.5)]
+EXAMPLE_INPUTS = [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.0, 1.0), (1.0, 1.0, 0.0), (1.0, 1.0, 0.5)]
 
 
-@pytest.mark.parametrize("x", SEED_INPUTS)
+@pytest.mark.parametrize("x", EXAMPLE_INPUTS)
 def test_every_gate_value_matches_the_closed_form(x: tuple[float, float, float]) -> None:
     result = lstm.step(x, [H0], [C0])
     for name, expected in closed_form(*x).items():
@@ -38,7 +39,7 @@ def test_every_gate_value_matches_the_closed_form(x: tuple[float, float, float])
         assert value[0] == pytest.approx(expected, abs=1e-6), name
 
 
-def test_first_seed_input_keeps_the_memory_and_hides_it() -> None:
+def test_first_example_input_keeps_the_memory_and_hides_it() -> None:
     result = lstm.step([1, 0, 0], [H0], [C0])
     assert result.f[0] == pytest.approx(0.98201379, abs=1e-6)
     assert result.i[0] == pytest.approx(0.01098694, abs=1e-6)
@@ -60,8 +61,8 @@ def test_question_c_exposes_half_of_that_sum() -> None:
     assert result.h[0] == pytest.approx(0.01488021, abs=1e-6)
 
 
-def test_default_weights_are_the_seed_preset() -> None:
-    assert lstm.step([0, 1, 0], [H0], [C0]) == lstm.step([0, 1, 0], [H0], [C0], lstm.seed_preset())
+def test_default_weights_are_the_example_weights() -> None:
+    assert lstm.step([0, 1, 0], [H0], [C0]) == lstm.step([0, 1, 0], [H0], [C0], lstm.example_weights())
 
 
 def test_any_hidden_and_input_size_matches_a_direct_computation() -> None:
@@ -74,9 +75,9 @@ def test_any_hidden_and_input_size_matches_a_direct_computation() -> None:
     x, h, c = rng.standard_normal(n_in), rng.standard_normal(n_hidden), rng.standard_normal(n_hidden)
     result = lstm.step(x, h, c, weights)
     v = np.concatenate([h, x])
-    gate = {g: weights[f"W_{g}"] @ v + weights[f"b_{g}"] for g in lstm.GATES}
-    f, i, o = (1 / (1 + np.exp(-gate[g])) for g in "fio")
-    c_new = f * c + i * np.tanh(gate["c"])
+    pre = {g: weights[f"W_{g}"] @ v + weights[f"b_{g}"] for g in lstm.GATES}
+    f, i, o = (1 / (1 + np.exp(-pre[g])) for g in "fio")
+    c_new = f * c + i * np.tanh(pre["c"])
     np.testing.assert_allclose(result.c, c_new, rtol=1e-12)
     np.testing.assert_allclose(result.h, o * np.tanh(c_new), rtol=1e-12)
 
@@ -106,7 +107,7 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs: dict[str, object], 
 
 
 def test_bad_weights_are_named() -> None:
-    weights = lstm.seed_preset()
+    weights = lstm.example_weights()
     weights["b_o"] = np.array([0.0, 1.0])
     with pytest.raises(ValueError, match=r"b_o: expected shape \(1,\)"):
         lstm.step([1, 0, 0], [H0], [C0], weights)
@@ -123,7 +124,7 @@ def test_bad_weights_are_named() -> None:
 def test_any_wrong_weight_width_is_refused(n_hidden: int, n_in: int, wrong_columns: int) -> None:
     if wrong_columns == n_hidden + n_in:
         wrong_columns += 1
-    weights = {}
+    weights: dict[str, np.ndarray] = {}
     for gate in lstm.GATES:
         weights[f"W_{gate}"] = np.zeros((n_hidden, n_hidden + n_in))
         weights[f"b_{gate}"] = np.zeros(n_hidden)

@@ -1,4 +1,4 @@
-"""Initialisation, shapes, inference and generation of the seed's RNN."""
+"""Initialisation, shapes, inference and generation of the assignment's RNN."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from model import rnn
+from model import rnn_reference as reference
 
 
 def small_params(dtype: type = np.float64) -> rnn.Params:
@@ -37,10 +38,10 @@ def test_init_params_is_reproducible_and_honours_dtype() -> None:
     assert rnn.init_params(3, 4, 5, dtype=np.float32)["W"].dtype == np.float32
 
 
-def test_forward_equals_the_equations_step_by_step() -> None:
+def test_reference_forward_equals_the_equations_step_by_step() -> None:
     params = small_params()
     inputs = np.array([[3, 1, 4, 1, 5]])
-    cache = rnn.forward(params, inputs)
+    cache = reference.forward(params, inputs)
     h = np.zeros(12)
     for t, index in enumerate(inputs[0]):
         h = np.maximum(params["U"][:, index] + params["W"] @ h + params["b"], 0)
@@ -55,7 +56,7 @@ def test_next_char_probabilities_are_the_last_step_softmax_for_every_window() ->
     assert probabilities.shape == (3, 27)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
     for row, window in enumerate(windows):
-        single = rnn.softmax(rnn.forward(params, window[None, :]).z[-1, 0])
+        single = rnn.softmax(reference.forward(params, window[None, :]).z[-1, 0])
         np.testing.assert_allclose(probabilities[row], single, rtol=1e-12)
     np.testing.assert_array_equal(rnn.predict_next(params, windows), probabilities.argmax(axis=1))
 
@@ -82,9 +83,9 @@ def test_generate_greedy_is_argmax_of_the_last_seq_length_characters() -> None:
 
 def test_generate_sampling_is_reproducible_with_a_seed() -> None:
     params = small_params()
-    first = rnn.generate(params, [1, 2], n=30, seq_length=5, temperature=1.0, seed=42)
-    again = rnn.generate(params, [1, 2], n=30, seq_length=5, temperature=1.0, seed=42)
-    other = rnn.generate(params, [1, 2], n=30, seq_length=5, temperature=1.0, seed=43)
+    first = rnn.generate(params, np.array([1, 2]), n=30, seq_length=5, temperature=1.0, seed=42)
+    again = rnn.generate(params, np.array([1, 2]), n=30, seq_length=5, temperature=1.0, seed=42)
+    other = rnn.generate(params, np.array([1, 2]), n=30, seq_length=5, temperature=1.0, seed=43)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
     assert first.min() >= 0 and first.max() < 27
@@ -102,7 +103,9 @@ def test_generate_sampling_is_reproducible_with_a_seed() -> None:
 )
 def test_bad_inputs_are_refused_by_name(inputs: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        rnn.forward(small_params(), inputs)
+        rnn.hidden_states(small_params(), inputs)
+    with pytest.raises(ValueError, match=message):
+        reference.forward(small_params(), inputs)
 
 
 def test_targets_of_another_shape_are_refused() -> None:

@@ -7,10 +7,13 @@ time, with one-hot vectors); it is exact to rounding, so it checks the gradients
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
 from model import rnn
+from model import rnn_reference as reference
 
 SHAPES = [(seq_len, batch) for seq_len in (1, 2, 5, 10, 25) for batch in (1, 3)]
 N_IN, N_HIDDEN, N_OUT = 7, 6, 5
@@ -32,7 +35,7 @@ def batch_of(seq_len: int, batch: int, seed: int) -> tuple[np.ndarray, np.ndarra
 
 
 def reference_loss(params: rnn.Params, inputs: np.ndarray, targets: np.ndarray) -> complex:
-    """The seed's loss, step by step with one-hot x_t; works on complex parameters."""
+    """The assignment's loss, step by step with one-hot x_t; works on complex parameters."""
     U, W, V, b, c = (params[name] for name in rnn.PARAM_NAMES)
     total: complex = 0
     for sequence, target_sequence in zip(inputs, targets, strict=True):
@@ -48,7 +51,7 @@ def reference_loss(params: rnn.Params, inputs: np.ndarray, targets: np.ndarray) 
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-300))
+    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(a) + np.linalg.norm(b)), 1e-300))
 
 
 @pytest.mark.parametrize(("seq_len", "batch"), SHAPES)
@@ -71,11 +74,16 @@ def test_gradients_match_central_differences(seq_len: int, batch: int) -> None:
         assert relative_error(grads[name], numeric) < 1e-6, name
 
 
+@pytest.mark.parametrize(
+    "loss_and_grads", [rnn.loss_and_grads, reference.loss_and_grads], ids=["fast", "reference"]
+)
 @pytest.mark.parametrize(("seq_len", "batch"), SHAPES)
-def test_gradients_match_complex_step_autodiff(seq_len: int, batch: int) -> None:
+def test_gradients_match_complex_step_autodiff(
+    seq_len: int, batch: int, loss_and_grads: Callable[..., tuple[float, rnn.Params]]
+) -> None:
     params = perturbed_params(seq_len * 10 + batch + 1)
     inputs, targets = batch_of(seq_len, batch, seed=seq_len * batch + 7)
-    loss, grads = rnn.loss_and_grads(params, inputs, targets)
+    loss, grads = loss_and_grads(params, inputs, targets)
     assert loss == pytest.approx(reference_loss(params, inputs, targets).real, rel=1e-12)
     step = 1e-20
     for name in rnn.PARAM_NAMES:
@@ -110,10 +118,11 @@ def test_gradients_match_pytorch_autograd_when_installed() -> None:
 def test_loss_for_batch_one_is_the_summed_cross_entropy() -> None:
     params = perturbed_params(0)
     inputs, targets = np.array([[1, 2, 3]]), np.array([[2, 3, 4]])
-    cache = rnn.forward(params, inputs)
+    cache = reference.forward(params, inputs)
     y = rnn.softmax(cache.z[:, 0, :])
     expected = -np.log(y[0, 2]) - np.log(y[1, 3]) - np.log(y[2, 4])
-    assert rnn.loss(cache, targets) == pytest.approx(expected, rel=1e-12)
+    assert reference.loss(cache, targets) == pytest.approx(expected, rel=1e-12)
+    assert rnn.loss_and_grads(params, inputs, targets)[0] == pytest.approx(expected, rel=1e-12)
 
 
 def test_batch_loss_is_the_mean_of_the_sequences_losses() -> None:

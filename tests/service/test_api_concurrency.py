@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SAMPLE_TEXT
-from tests.service.conftest import ASGIClient
+from tests.utils.artifacts import SAMPLE_TEXT
+from tests.utils.client import ASGIClient
 
 THREADS = 48
 

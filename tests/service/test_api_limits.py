@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from service.app import create_app
-from tests.service.conftest import ASGIClient, ExplicitSettings
+from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.errors import error_body
 
 JSON = {"content-type": "application/json"}

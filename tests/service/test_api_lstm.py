@@ -1,4 +1,4 @@
-"""POST /lstm/step: the seed's three inputs against closed forms, own weights, and refusals."""
+"""POST /lstm/step: the assignment's three inputs against closed forms, own weights, and refusals."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from model.lstm import WEIGHT_NAMES, step
-from tests.service.conftest import ASGIClient
-from tests.utils.errors import error_body
+from tests.utils.client import ASGIClient
+from tests.utils.errors import error, error_body
 
 JSON = {"content-type": "application/json"}
 
@@ -20,8 +20,8 @@ def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def seed_closed_form(x: list[float], h: float = 0.05, c: float = -0.02) -> dict[str, list[float]]:
-    """The preset by hand: f = s(8 x1 - 4), i = s(9 x2 - 4.5), o = s(10 x3 - 5), c~ = tanh(h)."""
+def example_closed_form(x: list[float], h: float = 0.05, c: float = -0.02) -> dict[str, list[float]]:
+    """The example weights by hand: f = s(8 x1 - 4), i = s(9 x2 - 4.5), o = s(10 x3 - 5), c~ = tanh(h)."""
     f = sigmoid(8 * x[0] - 4)
     i = sigmoid(9 * x[1] - 4.5)
     o = sigmoid(10 * x[2] - 5)
@@ -31,26 +31,26 @@ def seed_closed_form(x: list[float], h: float = 0.05, c: float = -0.02) -> dict[
 
 
 @pytest.mark.parametrize("x", [[1, 0, 0], [0, 1, 0], [1, 0, 1]])
-def test_seed_inputs_match_the_closed_forms(client: ASGIClient, x: list[float]) -> None:
+def test_example_inputs_match_the_closed_forms(client: ASGIClient, x: list[float]) -> None:
     response = client.post("/lstm/step", json={"x": x})
     assert response.status_code == 200
     body = response.json()
-    expected = seed_closed_form(x)
+    expected = example_closed_form(x)
     assert body.keys() == expected.keys()
     for name, value in expected.items():
         np.testing.assert_allclose(body[name], value, rtol=1e-15, atol=0, err_msg=name)
 
 
-def test_seed_input_one_in_numbers(client: ASGIClient) -> None:
+def test_example_input_one_in_numbers(client: ASGIClient) -> None:
     body = client.post("/lstm/step", json={"x": [1, 0, 0]}).json()
     assert body["f"][0] == pytest.approx(0.98201379, abs=1e-8)  # sigmoid(4)
     assert body["i"][0] == pytest.approx(0.01098694, abs=1e-8)  # sigmoid(-4.5)
     assert body["o"][0] == pytest.approx(0.00669285, abs=1e-8)  # sigmoid(-5)
 
 
-def test_given_state_with_the_preset(client: ASGIClient) -> None:
+def test_given_state_with_the_example_weights(client: ASGIClient) -> None:
     body = client.post("/lstm/step", json={"x": [0, 1, 1], "h": [-0.5], "c": [0.3]}).json()
-    expected = seed_closed_form([0, 1, 1], h=-0.5, c=0.3)
+    expected = example_closed_form([0, 1, 1], h=-0.5, c=0.3)
     for name, value in expected.items():
         np.testing.assert_allclose(body[name], value, rtol=1e-15, err_msg=name)
 
@@ -69,7 +69,12 @@ def own_weights(n_hidden: int, n_in: int, seed: int = 0) -> dict[str, list[Any]]
 
 def test_own_weights_match_model_lstm(client: ASGIClient) -> None:
     weights = own_weights(n_hidden=3, n_in=2)
-    request = {"x": [0.5, -1.0], "h": [0.1, 0.2, 0.3], "c": [0.0, -0.4, 0.9], "weights": weights}
+    request: dict[str, Any] = {
+        "x": [0.5, -1.0],
+        "h": [0.1, 0.2, 0.3],
+        "c": [0.0, -0.4, 0.9],
+        "weights": weights,
+    }
     body = client.post("/lstm/step", json=request).json()
     assert body == step(request["x"], request["h"], request["c"], weights).as_lists()
 
@@ -80,12 +85,9 @@ def test_own_weights_default_to_a_zero_state(client: ASGIClient) -> None:
     assert body == step([1.0], [0.0, 0.0], [0.0, 0.0], weights).as_lists()
 
 
-def error(loc: list[str | int], kind: str, msg: str) -> dict[str, Any]:
-    return {"detail": [{"type": kind, "loc": loc, "msg": msg}]}
-
-
-PRESET_SIZES = (
-    "the seed's preset takes x of length 3 and h, c of length 1; got 2 (send weights for other sizes)"
+EXAMPLE_SIZES = (
+    "the assignment's example weights take x of length 3 and h, c of length 1; got 2 "
+    "(pass weights for other sizes)"
 )
 W_1_2 = own_weights(1, 1)
 
@@ -93,9 +95,9 @@ W_1_2 = own_weights(1, 1)
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"x": [1, 0]}, error(["body", "x"], "value_error", "x: " + PRESET_SIZES)),
-        ({"x": [1, 0, 0], "h": [0.1, 0.2]}, error(["body", "h"], "value_error", "h: " + PRESET_SIZES)),
-        ({"x": [1, 0, 0], "c": [0.1, 0.2]}, error(["body", "c"], "value_error", "c: " + PRESET_SIZES)),
+        ({"x": [1, 0]}, error(["body", "x"], "value_error", "x: " + EXAMPLE_SIZES)),
+        ({"x": [1, 0, 0], "h": [0.1, 0.2]}, error(["body", "h"], "value_error", "h: " + EXAMPLE_SIZES)),
+        ({"x": [1, 0, 0], "c": [0.1, 0.2]}, error(["body", "c"], "value_error", "c: " + EXAMPLE_SIZES)),
         (
             {"x": []},
             error(["body", "x"], "too_short", "List should have at least 1 item after validation, not 0"),

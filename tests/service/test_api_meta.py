@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.service.conftest import ASGIClient
+from model.accuracy import Accuracy, sentence
+from model.artifact import Artifact
+from tests.utils.client import ASGIClient
 from tests.utils.errors import error_body
-from training.artifact import Artifact
-from training.evaluate import Accuracy, sentence
 
 
 def test_health(client: ASGIClient) -> None:
@@ -44,7 +44,7 @@ def test_recorded_accuracy_is_the_manifests(client: ASGIClient, artifact: Artifa
     assert f"{metrics['train']['accuracy']:.1%}" in body["sentence"]
 
 
-def test_openapi_documents_every_endpoint_with_the_seed_examples(client: ASGIClient) -> None:
+def test_openapi_documents_every_endpoint_with_the_assignment_examples(client: ASGIClient) -> None:
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
     expected = {
@@ -65,7 +65,7 @@ def test_openapi_documents_every_endpoint_with_the_seed_examples(client: ASGICli
     ]
     assert predict_examples["darwin"]["value"]["text"] == "harles dar"
     lstm_examples = paths["/lstm/step"]["post"]["requestBody"]["content"]["application/json"]["examples"]
-    inputs = [example["value"]["x"] for name, example in lstm_examples.items() if name.startswith("seed")]
+    inputs = [example["value"]["x"] for name, example in lstm_examples.items() if name.startswith("example")]
     assert inputs == [[1, 0, 0], [0, 1, 0], [1, 0, 1]]
 
 

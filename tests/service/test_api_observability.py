@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.logs import JsonFormatter, RequestIdFilter
 from service.request_id import accepted_request_id, current_request_id
-from tests.service.conftest import ASGIClient
+from tests.utils.client import ASGIClient
 from tests.utils.errors import error_body
 
 GENERATED = re.compile(r"[0-9a-f]{32}")

@@ -1,4 +1,4 @@
-"""POST /predict-next, /predict-next/batch, /generate and /accuracy: answers and refusals."""
+"""POST /predict-next and /predict-next/batch: answers, refusals and the JSON they are written in."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.alphabet import ALPHABET, encode, simplify
-from model.rnn import generate, next_char_probabilities
-from service.predictor import InputError, Predictor
+from model.artifact import Artifact
+from model.errors import ArgumentError
+from model.rnn import next_char_probabilities
+from service.predictor import Predictor
 from service.schemas import PredictBatchResponse, PredictNextResponse
-from tests.conftest import SAMPLE_TEXT
-from tests.service.conftest import ASGIClient
-from tests.utils.errors import error_body
-from training.artifact import Artifact
-from training.evaluate import accuracy_on_text
+from tests.utils.artifacts import SAMPLE_TEXT
+from tests.utils.client import ASGIClient
+from tests.utils.errors import error, error_body
 
 JSON = {"content-type": "application/json"}
 SPACES_ONLY = "Text simplifies to nothing but spaces: the model reads only a-z"
@@ -31,14 +31,10 @@ def expected_top(artifact: Artifact, window: str, k: int) -> list[dict[str, Any]
     return [{"char": ALPHABET[index], "probability": float(probabilities[index])} for index in order]
 
 
-def error(loc: list[str | int], kind: str, msg: str) -> dict[str, Any]:
-    return {"detail": [{"type": kind, "loc": loc, "msg": msg}]}
-
-
 # --- /predict-next ----------------------------------------------------------------------------
 
 
-def test_predict_next_on_the_seed_prompt(client: ASGIClient, artifact: Artifact) -> None:
+def test_predict_next_on_the_assignment_prompt(client: ASGIClient, artifact: Artifact) -> None:
     response = client.post("/predict-next", json={"text": "harles dar"})
     assert response.status_code == 200
     body = response.json()
@@ -92,10 +88,10 @@ def test_window_equals_simplify_then_last_characters(artifact: Artifact, text: s
     predictor = Predictor(artifact, max_text_chars=100_000)
     simplified = simplify(text)
     if simplified.strip():
-        assert predictor.window(text, ("body", "text")) == simplified[-10:]
+        assert predictor.window(text) == simplified[-10:]
     else:
-        with pytest.raises(InputError):
-            predictor.window(text, ("body", "text"))
+        with pytest.raises(ArgumentError):
+            predictor.window(text)
 
 
 BAD_PREDICT_BODIES = [
@@ -251,118 +247,6 @@ def test_batch_size_limit_names_the_setting(
     small = make_client(MAX_BATCH=3)
     assert small.post("/predict-next/batch", json={"texts": ["ab"] * 4}).json()["detail"][0]["msg"] == (
         "List should have at most 3 items (MAX_BATCH)"
-    )
-
-
-# --- /generate --------------------------------------------------------------------------------
-
-
-def test_greedy_generation_is_the_models(client: ASGIClient, artifact: Artifact) -> None:
-    response = client.post("/generate", json={"text": "The Origin of", "n": 40})
-    assert response.status_code == 200
-    body = response.json()
-    assert body["window"] == " origin of"
-    produced = generate(artifact.params, encode(body["window"]), 40, 10, temperature=0.0)
-    assert body["continuation"] == "".join(ALPHABET[index] for index in produced)
-
-
-def test_sampling_is_reproducible_with_a_seed(client: ASGIClient, artifact: Artifact) -> None:
-    request = {"text": "natural selection", "n": 60, "temperature": 0.8, "seed": 7}
-    first, second = (client.post("/generate", json=request).json() for _ in range(2))
-    assert first == second
-    produced = generate(artifact.params, encode(" selection"), 60, 10, 0.8, seed=7)
-    assert first["continuation"] == "".join(ALPHABET[index] for index in produced)
-    assert len(first["continuation"]) == 60
-    assert set(first["continuation"]) <= set(ALPHABET)
-
-
-@pytest.mark.parametrize(
-    ("fields", "expected"),
-    [
-        ({"n": 0}, error(["body", "n"], "greater_than_equal", "Input should be greater than or equal to 1")),
-        ({"n": 1001}, error(["body", "n"], "less_than_equal", "Input should be less than or equal to 1000")),
-        (
-            {"temperature": -1},
-            error(
-                ["body", "temperature"], "greater_than_equal", "Input should be greater than or equal to 0"
-            ),
-        ),
-        (
-            {"temperature": 1e-5},
-            error(
-                ["body", "temperature"], "value_error", "Value error, must be 0 (greedy) or at least 0.001"
-            ),
-        ),
-        (
-            {"temperature": 101},
-            error(["body", "temperature"], "less_than_equal", "Input should be less than or equal to 100"),
-        ),
-        (
-            {"seed": -1},
-            error(["body", "seed"], "greater_than_equal", "Input should be greater than or equal to 0"),
-        ),
-        (
-            {"seed": 2**53},
-            error(
-                ["body", "seed"],
-                "less_than_equal",
-                "Input should be less than or equal to 9007199254740991",
-            ),
-        ),
-        ({"seed": 1.5}, error(["body", "seed"], "int_type", "Input should be a valid integer")),
-        ({"text": "?!"}, error(["body", "text"], "value_error", SPACES_ONLY)),
-    ],
-)
-def test_generate_refuses_bad_values(client: ASGIClient, fields: dict[str, Any], expected: Any) -> None:
-    response = client.post("/generate", json={"text": "abc", **fields})
-    assert (response.status_code, error_body(response)) == (422, expected)
-
-
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
-def test_generate_refuses_non_finite_temperature(client: ASGIClient, literal: str) -> None:
-    content = f'{{"text": "abc", "temperature": {literal}}}'.encode()
-    response = client.post("/generate", content=content, headers=JSON)
-    expected = error(["body", "temperature"], "finite_number", "Input should be a finite number")
-    assert (response.status_code, error_body(response)) == (422, expected)
-
-
-# --- POST /accuracy ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        SAMPLE_TEXT,
-        "When we look to the individuals of the same variety, one of the first points strikes us.",
-        "abcdefghijk",  # exactly one window
-    ],
-)
-def test_accuracy_agrees_with_the_training_package(client: ASGIClient, artifact: Artifact, text: str) -> None:
-    response = client.post("/accuracy", json={"text": text})
-    assert response.status_code == 200
-    expected = accuracy_on_text(artifact.params, encode(simplify(text)), artifact.seq_length)
-    assert response.json() == {
-        "accuracy": expected.accuracy,
-        "correct": expected.correct,
-        "total": expected.total,
-    }
-    assert expected.total == len(simplify(text)) - 10
-
-
-def test_accuracy_needs_one_window(client: ASGIClient) -> None:
-    response = client.post("/accuracy", json={"text": "Abc, def-ghij"})  # "abc def ghij": 12 characters
-    assert response.status_code == 200
-    assert response.json()["total"] == 2
-    short = client.post("/accuracy", json={"text": "abcdefghij"})
-    expected = error(
-        ["body", "text"],
-        "too_short",
-        "Text simplifies to 10 characters; at least seq_length + 1 = 11 are needed for one window",
-    )
-    assert (short.status_code, error_body(short)) == (422, expected)
-    empty = client.post("/accuracy", json={"text": ""})
-    assert error_body(empty) == error(
-        ["body", "text"], "string_too_short", "String should have at least 1 character"
     )
 
 

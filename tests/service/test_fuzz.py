@@ -10,16 +10,16 @@ get a documented 422 naming the field, which the other checks verify against the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
+from model.artifact import DEFAULT_ARTIFACT
 from service.app import create_app
-from tests.service.conftest import ExplicitSettings
+from tests.utils.client import ExplicitSettings
+from tests.utils.server import REPO_ROOT
 
-SHIPPED = Path(__file__).resolve().parents[2] / "artifacts" / "char-rnn-assignment"
+SHIPPED = REPO_ROOT / DEFAULT_ARTIFACT
 EXAMPLES_PER_OPERATION = 150
 
 app = create_app(ExplicitSettings(CHAR_RNN_ARTIFACT=SHIPPED))

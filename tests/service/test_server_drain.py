@@ -9,8 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.conftest import running_server
-from tests.service.test_server_process import wait_for_refusal
+from tests.utils.server import running_server, wait_for_refusal
 
 
 def test_sigterm_drains_not_ready_but_serving_then_closes_and_exits_0(

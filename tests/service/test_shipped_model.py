@@ -7,14 +7,15 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from model.accuracy import accuracy_on_text
 from model.alphabet import encode, simplify
+from model.artifact import DEFAULT_ARTIFACT, Artifact, load
 from model.rnn import next_char_probabilities
 from service.app import create_app
-from tests.service.conftest import REPO_ROOT, ASGIClient, ExplicitSettings
-from training.artifact import Artifact, load
-from training.evaluate import accuracy_on_text
+from tests.utils.client import ASGIClient, ExplicitSettings
+from tests.utils.server import REPO_ROOT
 
-SHIPPED = REPO_ROOT / "artifacts" / "char-rnn-assignment"
+SHIPPED = REPO_ROOT / DEFAULT_ARTIFACT
 PARAGRAPH = (
     "When we look to the individuals of the same variety or sub-variety of our older cultivated plants "
     "and animals, one of the first points which strikes us, is, that they generally differ much more "
@@ -43,13 +44,13 @@ def test_model_reports_the_manifest(shipped_client: ASGIClient, shipped: Artifac
     assert info["weights_sha256"] == manifest["weights_sha256"]
 
 
-def test_post_accuracy_agrees_with_training_evaluate(shipped_client: ASGIClient, shipped: Artifact) -> None:
+def test_post_accuracy_agrees_with_model_accuracy(shipped_client: ASGIClient, shipped: Artifact) -> None:
     body = shipped_client.post("/accuracy", json={"text": PARAGRAPH}).json()
     expected = accuracy_on_text(shipped.params, encode(simplify(PARAGRAPH)), shipped.seq_length)
     assert body == {"accuracy": expected.accuracy, "correct": expected.correct, "total": expected.total}
 
 
-def test_seed_prompt_prediction_is_the_models(shipped_client: ASGIClient, shipped: Artifact) -> None:
+def test_assignment_prompt_prediction_is_the_models(shipped_client: ASGIClient, shipped: Artifact) -> None:
     body = shipped_client.post("/predict-next", json={"text": "harles dar", "top_k": 27}).json()
     probabilities = next_char_probabilities(shipped.params, encode("harles dar")[None, :])[0]
     assert [entry["probability"] for entry in body["top"]] == sorted(probabilities.tolist(), reverse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -9,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from model.accuracy import count_correct, sentence
 from model.alphabet import encode
-from training.artifact import load
+from model.artifact import load
+from training.cli import flag, parse_config
+from training.config import TrainingConfig
 from training.data import Span, read_corpus
-from training.evaluate import count_correct, sentence
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_CORPUS = "The Origin of Species, by Charles Darwin. " * 40 + "Natural selection acts slowly. " * 20
@@ -42,7 +45,7 @@ def trained(
     corpus: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
     out = tmp_path_factory.mktemp("artifacts") / "small"
-    result = run_module("training", "--corpus", str(corpus), "--out", str(out), *TRAIN_ARGS)
+    result = run_module("training", "--corpus", str(corpus), "--out", str(out), "--progress", *TRAIN_ARGS)
     return out, result
 
 
@@ -54,7 +57,7 @@ def test_cli_writes_a_loadable_artifact_with_one_line_per_epoch(
     epoch_lines = [line for line in result.stdout.splitlines() if line.startswith("epoch")]
     assert len(epoch_lines) == 3
     assert "train" in epoch_lines[0] and "heldout" in epoch_lines[0] and "loss" in epoch_lines[0]
-    assert "loss" in result.stderr  # the progress bar with the running loss
+    assert "loss" in result.stderr and "window/s" in result.stderr  # the bar: running loss and rate
     manifest = load(out).manifest
     assert manifest["hyperparameters"]["epochs"] == 3
     assert [entry["epoch"] for entry in manifest["history"]] == [1, 2, 3]
@@ -120,3 +123,33 @@ def test_bad_flags_are_refused_by_name(flag: str, value: str, corpus: Path, tmp_
     result = run_module("training", "--corpus", str(corpus), "--out", str(tmp_path / "x"), flag, value)
     assert result.returncode == 2
     assert flag in result.stderr
+
+
+def test_progress_bars_are_quiet_when_stderr_is_no_terminal(corpus: Path, tmp_path: Path) -> None:
+    result = run_module("training", "--corpus", str(corpus), "--out", str(tmp_path / "out"), *TRAIN_ARGS)
+    assert result.returncode == 0, result.stderr
+    assert "window/s" not in result.stderr and "loss" not in result.stderr
+    assert len([line for line in result.stdout.splitlines() if line.startswith("epoch")]) == 3
+
+
+def test_help_shows_every_default_of_the_config() -> None:
+    result = run_module("training", "--help")
+    assert result.returncode == 0
+    help_text = " ".join(result.stdout.split())
+    for item in dataclasses.fields(TrainingConfig):
+        assert f"{flag(item.name)} " in help_text, item.name
+        assert f"(default: {item.metadata['shown']})" in help_text, item.name
+    assert "(default: 400)" in help_text and "(default: $CHAR_RNN_CORPUS if set, else data/" in help_text
+
+
+def test_parsed_flags_fill_the_config_and_bad_values_are_refused_by_flag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config, progress = parse_config(
+        ["--hidden", "8", "--clip-norm", "1.5", "--optimizer", "adam", "--progress"]
+    )
+    assert config == TrainingConfig(hidden=8, clip_norm=1.5, optimizer="adam")
+    assert progress is True
+    with pytest.raises(SystemExit):
+        parse_config(["--clip-norm", "-1"])
+    assert "--clip-norm must be >= 0" in capsys.readouterr().err

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model.artifact import load, save
 from model.rnn import init_params
-from training.artifact import load, save
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = {"name": "victim", "n_hidden": 6, "seq_length": 4}
@@ -27,7 +27,7 @@ PAUSING_WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from model.rnn import init_params
-    from training.artifact import save
+    from model.artifact import save
 
     target, ready = Path(sys.argv[1]), Path(sys.argv[2])
 

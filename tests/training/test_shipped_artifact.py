@@ -1,4 +1,4 @@
-"""The committed artifact: it loads, follows the seed's recipe, and its recorded metrics are
+"""The committed artifact: it loads, follows the assignment's recipe, and its recorded metrics are
 what its weights give on the real corpus (skipped when CHAR_RNN_CORPUS is not available)."""
 
 from __future__ import annotations
@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from model.accuracy import count_correct
 from model.alphabet import encode
-from training.artifact import load
+from model.artifact import DEFAULT_ARTIFACT, load
+from tests.utils.server import REPO_ROOT
 from training.data import Span, read_corpus
-from training.evaluate import count_correct
 
-SHIPPED = Path(__file__).resolve().parents[2] / "artifacts" / "char-rnn-assignment"
+SHIPPED = REPO_ROOT / DEFAULT_ARTIFACT
 
 
-def test_shipped_artifact_loads_and_follows_the_seed_recipe() -> None:
+def test_shipped_artifact_loads_and_follows_the_assignment_recipe() -> None:
     artifact = load(SHIPPED)
     hyper = artifact.manifest["hyperparameters"]
     assert (artifact.manifest["n_hidden"], artifact.seq_length) == (400, 10)

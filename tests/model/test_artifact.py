@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model import artifact
+from model.artifact import ArtifactError, load, save, sha256_file
 from model.rnn import PARAM_NAMES, Params, init_params
-from training import artifact
-from training.artifact import ArtifactError, load, save, sha256_file
 
 MANIFEST = {"name": "tiny", "n_hidden": 6, "seq_length": 4, "metrics": {"train": {"accuracy": 0.5}}}
 

@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from model.alphabet import ALPHABET
-from model.rnn import PARAM_NAMES, Params
+from model.rnn import PARAM_NAMES, Params, check_params
 
 FORMAT_VERSION = 1
+# The committed artifact, relative to the repository root: the default of every command.
+DEFAULT_ARTIFACT = Path("artifacts/char-rnn-assignment")
 WEIGHTS_FILE = "weights.npz"
 MANIFEST_FILE = "manifest.json"
 
@@ -189,18 +191,25 @@ def _read_weights(path: Path) -> Params:
 
 
 def _check_shapes(path: Path, params: Params, manifest: dict[str, Any]) -> None:
-    n_hidden, n_symbols = manifest["n_hidden"], len(ALPHABET)
-    expected = {
-        "U": (n_hidden, n_symbols),
-        "W": (n_hidden, n_hidden),
-        "V": (n_symbols, n_hidden),
-        "b": (n_hidden,),
-        "c": (n_symbols,),
-    }
-    for name, shape in expected.items():
+    """model.rnn.check_params for the shapes, then the sizes the manifest and the alphabet fix."""
+    for name in ("U", "V"):  # check_params reads its sizes from these two matrices
+        if params[name].ndim != 2:
+            raise ArtifactError(
+                f"{path}: {name} has shape {params[name].shape}, expected a matrix (shape mismatch)"
+            )
+    try:
+        n_in, n_hidden, n_out = check_params(params)
+    except ValueError as error:
+        raise ArtifactError(f"{path}: {str(error).removeprefix('params: ')} (shape mismatch)") from None
+    n_symbols = len(ALPHABET)
+    if (n_hidden, n_in) != (manifest["n_hidden"], n_symbols):
+        expected = (manifest["n_hidden"], n_symbols)
+        raise ArtifactError(f"{path}: U has shape {params['U'].shape}, expected {expected} (shape mismatch)")
+    if n_out != n_symbols:
+        expected = (n_symbols, n_hidden)
+        raise ArtifactError(f"{path}: V has shape {params['V'].shape}, expected {expected} (shape mismatch)")
+    for name in PARAM_NAMES:
         array = params[name]
-        if array.shape != shape:
-            raise ArtifactError(f"{path}: {name} has shape {array.shape}, expected {shape} (shape mismatch)")
         if not np.issubdtype(array.dtype, np.floating):
             raise ArtifactError(f"{path}: {name} has dtype {array.dtype}, expected floating point")
         if not np.all(np.isfinite(array)):

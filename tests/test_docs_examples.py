@@ -1,0 +1,42 @@
+"""Every curl session in README.md and docs/api.md prints what the app answers, byte for byte."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.utils.client import ASGIClient
+from tests.utils.examples import DOCUMENTS, FORM, Example, actual_output, examples, shipped_client
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[ASGIClient]:
+    client = shipped_client()
+    yield client
+    client.close()
+
+
+CASES = [(path, example) for path in DOCUMENTS for example in examples(path.read_text(encoding="utf-8"))]
+
+
+def test_the_documents_hold_the_sessions() -> None:
+    counts = {path.name: sum(1 for p, _ in CASES if p == path) for path in DOCUMENTS}
+    assert counts == {"README.md": 8, "api.md": 14}
+
+
+@pytest.mark.parametrize(("path", "example"), CASES, ids=[f"{p.name}:{e.line}" for p, e in CASES])
+def test_documented_output_is_the_real_one(client: ASGIClient, path: Path, example: Example) -> None:
+    assert actual_output(client, example) == example.output
+
+
+def test_requests_are_read_as_curl_sends_them() -> None:
+    (post,) = examples(
+        "$ curl -s localhost:8000/generate -H 'Content-Type: application/json' -d '{\"n\": 1}'\nout"
+    )
+    assert post.request() == ("POST", "/generate", {"Content-Type": "application/json"}, '{"n": 1}')
+    (form,) = examples("$ curl -s localhost:8000/accuracy -d 'x'   # no Content-Type\nout")
+    assert form.request() == ("POST", "/accuracy", {"Content-Type": FORM}, "x")
+    (get,) = examples("$ curl -s localhost:8000/health\n{}")
+    assert (get.request(), get.output) == (("GET", "/health", {}, None), "{}")

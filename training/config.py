@@ -1,0 +1,59 @@
+"""The training configuration: every default written once, here. The command line is built
+from these fields (training/cli.py), so `python -m training --help` shows each of them.
+
+No NumPy here: the command line reads this before it sets the BLAS threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+CORPUS_ENV = "CHAR_RNN_CORPUS"
+DEFAULT_CORPUS = Path("data/origin_of_species.txt")
+AT_LEAST_ONE = ("hidden", "seq_length", "samples", "stride", "epochs", "lr_segment", "batch_size")
+
+
+def option(default: Any, help: str, choices: tuple[str, ...] | None = None, shown: str | None = None) -> Any:
+    """A field with its command-line help, choices, and the default as --help shows it."""
+    return field(default=default, metadata={"help": help, "choices": choices, "shown": shown or str(default)})
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    corpus: Path | None = option(
+        None, "the book's text", shown=f"${CORPUS_ENV} if set, else {DEFAULT_CORPUS}"
+    )
+    out: Path = option(Path("runs/char-rnn-assignment"), "directory of the artifact to write")
+    hidden: int = option(400, "hidden units H")
+    seq_length: int = option(10, "characters per training window")
+    samples: int = option(5000, "training windows")
+    stride: int = option(1, "characters between the starts of two training windows")
+    epochs: int = option(15, "passes over the training windows")
+    lr: float = option(0.001, "learning rate of the first segment")
+    lr_segment: int = option(5, "epochs per learning-rate segment")
+    lr_decay: float = option(0.5, "factor applied to the learning rate at each new segment")
+    batch_size: int = option(1, "windows per update; 1 is the assignment's per-sample SGD")
+    optimizer: str = option("sgd", "the update rule", choices=("sgd", "adam"))
+    clip: float = option(5.0, "clip each gradient entry to +-CLIP; 0 = off")
+    clip_norm: float = option(0.0, "scale the gradients down to this global L2 norm; 0 = off")
+    dtype: str = option("float32", "floating-point type of the weights", choices=("float32", "float64"))
+    seed: int = option(0, "random seed of the initial weights and the window order")
+    force: bool = option(False, "replace an existing artifact")
+
+    def hyperparameters(self) -> dict[str, Any]:
+        values = asdict(self)
+        for key in ("corpus", "out", "force"):
+            values.pop(key)
+        return values
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, what is wrong with it) for every out-of-range value."""
+        found = [(name, "must be >= 1") for name in AT_LEAST_ONE if getattr(self, name) < 1]
+        if not self.lr > 0:
+            found.append(("lr", "must be > 0"))
+        if not 0 < self.lr_decay <= 1:
+            found.append(("lr_decay", "must be in (0, 1]"))
+        found += [(name, "must be >= 0") for name in ("clip", "clip_norm") if getattr(self, name) < 0]
+        return found
