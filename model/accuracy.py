@@ -1,4 +1,9 @@
-"""The assignment's question (d): how often is the next character guessed right?
+"""How often is the next character guessed right? One definition, used everywhere.
+
+Accuracy is the share of positions whose character the model ranks first, each predicted from
+the text before it: the (at most) `context` characters before the position, read from the
+zero state, exactly as /predict-next answers that text. Bits per character is the mean of
+-log2 of the probability given to the actual character.
 
 Shared by training (which records it in the manifest) and the service (which measures it on a
 posted text), so it lives beside the model, not in either of them.
@@ -6,71 +11,114 @@ posted text), so it lives beside the model, not in either of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from model.rnn import Params, predict_next
+from model.language_model import LanguageModel
 
-EVAL_BATCH = 4096
+EVAL_BATCH = 2048  # windows per forward pass: bounded memory on any text
+Indices = NDArray[np.int64]
 
 
-class Windows(Protocol):
-    """Where windows start in a text (training.data.Span is one)."""
+@dataclass(frozen=True)
+class Positions:
+    """Target positions start <= p < end of a text."""
 
-    def starts(self, seq_length: int) -> NDArray[np.int64]: ...
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.start <= self.end:
+            raise ValueError(f"positions: need 1 <= start <= end, got {self.start}..{self.end}")
+
+    def as_dict(self) -> dict[str, int]:
+        return {"start": self.start, "end": self.end}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Positions:
+        return cls(start=int(data["start"]), end=int(data["end"]))
 
 
 @dataclass(frozen=True)
 class Accuracy:
     correct: int
     total: int
+    bits: float = 0.0  # sum over the positions of -log2 p(actual character)
 
     @property
     def accuracy(self) -> float:
         return self.correct / self.total if self.total else 0.0
 
+    @property
+    def bits_per_char(self) -> float:
+        return self.bits / self.total if self.total else 0.0
+
+    def __add__(self, other: Accuracy) -> Accuracy:
+        return Accuracy(self.correct + other.correct, self.total + other.total, self.bits + other.bits)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"accuracy": self.accuracy, "samples": self.total}
+        return {"accuracy": self.accuracy, "bits_per_char": self.bits_per_char, "samples": self.total}
 
 
-def batches(starts: NDArray[np.int64]) -> Iterator[NDArray[np.int64]]:
-    """The window starts in chunks of EVAL_BATCH, so memory stays bounded on a long text."""
-    for first in range(0, starts.size, EVAL_BATCH):
-        yield starts[first : first + EVAL_BATCH]
+def window_groups(positions: Indices, context: int) -> Iterator[tuple[Indices, int]]:
+    """(positions, window length) in groups that share one forward pass: every position with
+    a full `context` before it in chunks of EVAL_BATCH, then each shorter length on its own."""
+    full = positions[positions >= context]
+    for first in range(0, full.size, EVAL_BATCH):
+        yield full[first : first + EVAL_BATCH], context
+    for p in positions[positions < context]:
+        yield np.array([p]), int(p)
 
 
-def correct_in(params: Params, indices: NDArray[np.int64], starts: NDArray[np.int64], seq_length: int) -> int:
-    """How many windows starting at `starts` predict the character that follows them."""
-    offsets = starts[:, None] + np.arange(seq_length)[None, :]
-    predicted = predict_next(params, indices[offsets])
-    return int(np.count_nonzero(predicted == indices[starts + seq_length]))
+def score(model: LanguageModel, indices: Indices, positions: Indices, length: int) -> Accuracy:
+    """Accuracy of the windows indices[p - length : p] for positions p sharing one length."""
+    windows = indices[positions[:, None] - length + np.arange(length)[None, :]]
+    z = model.logits(windows).astype(np.float64)
+    targets = indices[positions]
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted[np.arange(len(targets)), targets] - np.log(np.exp(shifted).sum(axis=1))
+    correct = int(np.count_nonzero(np.argmax(z, axis=1) == targets))
+    return Accuracy(correct, int(targets.size), float(-log_p.sum() / np.log(2)))
 
 
-def count_correct(params: Params, indices: NDArray[np.int64], windows: Windows, seq_length: int) -> Accuracy:
-    """Windows of `windows`: is the most probable character after each the actual next one?"""
-    return _count(params, indices, windows.starts(seq_length), seq_length)
-
-
-def accuracy_on_text(params: Params, indices: NDArray[np.int64], seq_length: int) -> Accuracy:
-    """Every window of the text (stride 1): total = len(indices) - seq_length."""
-    starts = np.arange(max(len(indices) - seq_length, 0), dtype=np.int64)
-    return _count(params, indices, starts, seq_length)
-
-
-def _count(
-    params: Params, indices: NDArray[np.int64], starts: NDArray[np.int64], seq_length: int
+def evaluate(
+    model: LanguageModel,
+    indices: Indices,
+    positions: Positions,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> Accuracy:
-    correct = sum(correct_in(params, indices, chunk, seq_length) for chunk in batches(starts))
-    return Accuracy(correct=correct, total=int(starts.size))
+    """Accuracy over every position of `positions`; `on_chunk(done)` after each forward pass
+    (a progress bar, or a caller that stops the work by raising)."""
+    if positions.end > len(indices):
+        raise ValueError(f"positions: end {positions.end} is past the text's {len(indices)} characters")
+    total = Accuracy(0, 0)
+    wanted = np.arange(positions.start, positions.end, dtype=np.int64)
+    for group, length in window_groups(wanted, model.context):
+        total = total + score(model, indices, group, length)
+        if on_chunk is not None:
+            on_chunk(total.total)
+    return total
 
 
-def sentence(train: Accuracy, heldout: Accuracy) -> str:
-    return (
-        f"The RNN guesses the next character correctly {train.accuracy:.1%} of the time on "
-        f"{train.total:,} training windows (held-out text: {heldout.accuracy:.1%} on "
-        f"{heldout.total:,} windows)"
+def text_positions(indices: Indices) -> Positions | None:
+    """Every position of a posted text that follows a letter (the service refuses a context of
+    spaces alone); None when there is none."""
+    letters = np.flatnonzero(indices != 0)
+    if letters.size == 0 or letters[0] + 1 >= len(indices):
+        return None
+    return Positions(int(letters[0]) + 1, len(indices))
+
+
+def sentence(description: str, context: int, test: Accuracy, baseline: Accuracy | None = None) -> str:
+    """The README's and GET /accuracy's one-line summary of a model's test accuracy."""
+    line = (
+        f"The {description} guesses the next character correctly {test.accuracy:.1%} of the time "
+        f"on {test.total:,} test positions, each from the {context} characters before it"
     )
+    if baseline is not None:
+        line += f" (the n-gram: {baseline.accuracy:.1%} on the same positions)"
+    return line

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from model.alphabet import ALPHABET
-from model.rnn import PARAM_NAMES, Params, check_params
+from model.language_model import Architecture, LanguageModel, Params, architecture
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # The committed artifact, relative to the repository root: the default of every command.
 DEFAULT_ARTIFACT = Path("artifacts/char-rnn-assignment")
 WEIGHTS_FILE = "weights.npz"
@@ -44,8 +44,17 @@ class Artifact:
     manifest: dict[str, Any]
 
     @property
-    def seq_length(self) -> int:
-        return int(self.manifest["seq_length"])
+    def context(self) -> int:
+        """Characters the model reads before each guess."""
+        return int(self.manifest["context"])
+
+    @property
+    def architecture(self) -> Architecture:
+        return architecture(str(self.manifest["architecture"]))
+
+    @property
+    def model(self) -> LanguageModel:
+        return LanguageModel(self.architecture, self.params, self.context)
 
     @property
     def name(self) -> str:
@@ -69,10 +78,14 @@ def save(
 ) -> Path:
     """Write params and manifest (plus weights_sha256, format_version, alphabet) atomically.
 
+    The manifest names the "architecture" (model.language_model.ARCHITECTURES) and the
+    "context"; the arrays saved are that architecture's parameters.
+
     `extra_files(tmp_dir)` may add files (a plot) before the directory is moved into place.
     An existing artifact is replaced only with force=True.
     """
     target = Path(directory)
+    names = architecture(manifest["architecture"]).param_names
     if target.exists() and not force:
         raise FileExistsError(f"{target}: an artifact already exists there; pass --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +94,7 @@ def save(
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a service running as another user reads it
         weights_path = tmp / WEIGHTS_FILE
         with open(weights_path, "wb") as stream:
-            arrays: dict[str, Any] = {name: np.asarray(params[name]) for name in PARAM_NAMES}
+            arrays: dict[str, Any] = {name: np.asarray(params[name]) for name in names}
             np.savez(stream, **arrays)
         full_manifest = {
             "format_version": FORMAT_VERSION,
@@ -138,7 +151,7 @@ def load(directory: str | Path) -> Artifact:
         raise ArtifactError(
             f"{weights_path}: checksum mismatch (sha256 {actual}, manifest says {manifest['weights_sha256']})"
         )
-    params = _read_weights(weights_path)
+    params = _read_weights(weights_path, architecture(manifest["architecture"]).param_names)
     _check_shapes(weights_path, params, manifest)
     return Artifact(path=root, params=params, manifest=manifest)
 
@@ -152,33 +165,37 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         raise ArtifactError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(manifest, dict):
         raise ArtifactError(f"{path}: expected a JSON object")
-    required = ("format_version", "alphabet", "n_hidden", "seq_length", "weights_sha256")
+    required = ("format_version", "alphabet", "architecture", "n_hidden", "context", "weights_sha256")
     missing = [key for key in required if key not in manifest]
     if missing:
         raise ArtifactError(f"{path}: missing fields {missing}")
-    if manifest["format_version"] != FORMAT_VERSION:
+    version = manifest["format_version"]
+    if isinstance(version, bool) or version != FORMAT_VERSION:
         raise ArtifactError(
-            f"{path}: format_version {manifest['format_version']!r} is not supported"
-            f" (expected {FORMAT_VERSION})"
+            f"{path}: format_version {version!r} is not supported (expected {FORMAT_VERSION})"
         )
+    try:
+        architecture(manifest["architecture"])
+    except ValueError as error:
+        raise ArtifactError(f"{path}: {error}") from None
     if manifest["alphabet"] != ALPHABET:
         raise ArtifactError(f"{path}: alphabet {manifest['alphabet']!r} differs from {ALPHABET!r}")
-    for key in ("n_hidden", "seq_length"):
+    for key in ("n_hidden", "context"):
         value = manifest[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ArtifactError(f"{path}: {key} must be a positive integer, got {value!r}")
     return manifest
 
 
-def _read_weights(path: Path) -> Params:
+def _read_weights(path: Path, expected: tuple[str, ...]) -> Params:
     if not zipfile.is_zipfile(path):
         raise ArtifactError(f"{path}: unreadable (not a .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = set(archive.files)
-            if names != set(PARAM_NAMES):
-                raise ArtifactError(f"{path}: holds arrays {sorted(names)}, expected {list(PARAM_NAMES)}")
-            params = {name: archive[name] for name in PARAM_NAMES}
+            if names != set(expected):
+                raise ArtifactError(f"{path}: holds arrays {sorted(names)}, expected {list(expected)}")
+            params = {name: archive[name] for name in expected}
     except ArtifactError:
         raise
     except ValueError as error:
@@ -191,24 +208,27 @@ def _read_weights(path: Path) -> Params:
 
 
 def _check_shapes(path: Path, params: Params, manifest: dict[str, Any]) -> None:
-    """model.rnn.check_params for the shapes, then the sizes the manifest and the alphabet fix."""
+    """The architecture's check_params for the shapes, then the sizes the manifest and the
+    alphabet fix."""
+    network = architecture(manifest["architecture"])
     for name in ("U", "V"):  # check_params reads its sizes from these two matrices
         if params[name].ndim != 2:
             raise ArtifactError(
                 f"{path}: {name} has shape {params[name].shape}, expected a matrix (shape mismatch)"
             )
     try:
-        n_in, n_hidden, n_out = check_params(params)
+        n_in, n_hidden, n_out = network.check_params(params)
     except ValueError as error:
         raise ArtifactError(f"{path}: {str(error).removeprefix('params: ')} (shape mismatch)") from None
     n_symbols = len(ALPHABET)
     if (n_hidden, n_in) != (manifest["n_hidden"], n_symbols):
-        expected = (manifest["n_hidden"], n_symbols)
+        rows = params["U"].shape[0] // n_hidden * manifest["n_hidden"]
+        expected = (rows, n_symbols)
         raise ArtifactError(f"{path}: U has shape {params['U'].shape}, expected {expected} (shape mismatch)")
     if n_out != n_symbols:
         expected = (n_symbols, n_hidden)
         raise ArtifactError(f"{path}: V has shape {params['V'].shape}, expected {expected} (shape mismatch)")
-    for name in PARAM_NAMES:
+    for name in network.param_names:
         array = params[name]
         if not np.issubdtype(array.dtype, np.floating):
             raise ArtifactError(f"{path}: {name} has dtype {array.dtype}, expected floating point")

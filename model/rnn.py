@@ -227,51 +227,21 @@ def loss_and_grads(
     return loss, _gradients(params, h, inputs, dz, workspace)
 
 
-def next_char_probabilities(params: Params, windows: Array) -> Array:
-    """y_T for a batch of windows in one vectorised pass.
+def next_char_logits(params: Params, windows: Array) -> Array:
+    """z_T after each window in one vectorised pass.
 
-    windows : int array, shape (batch, seq_len)  ->  probabilities, shape (batch, Y)
+    windows : int array, shape (batch, seq_len)  ->  logits, shape (batch, Y)
     """
     windows = check_indices(windows, params["U"].shape[1], name="windows")
-    return softmax(_logits(params, _hidden_states(params, windows, keep_all=False)))
+    return _logits(params, _hidden_states(params, windows, keep_all=False))
+
+
+def next_char_probabilities(params: Params, windows: Array) -> Array:
+    """y_T = softmax(z_T) after each window, shape (batch, Y)."""
+    return softmax(next_char_logits(params, windows))
 
 
 def predict_next(params: Params, windows: Array) -> Array:
     """Index of the most probable next character for each window; shape (batch,)."""
-    windows = check_indices(windows, params["U"].shape[1], name="windows")
-    result: Array = np.argmax(_logits(params, _hidden_states(params, windows, keep_all=False)), axis=-1)
+    result: Array = np.argmax(next_char_logits(params, windows), axis=-1)
     return result
-
-
-def generate(
-    params: Params,
-    prompt: Array,
-    n: int,
-    seq_length: int,
-    temperature: float = 0.0,
-    seed: int | None = None,
-) -> Array:
-    """n next indices after `prompt`, each predicted from the last `seq_length` indices.
-
-    temperature 0 is greedy (argmax); above 0 samples from softmax(z / temperature).
-    """
-    if n < 0:
-        raise ValueError("n: must be >= 0")
-    if temperature < 0:
-        raise ValueError("temperature: must be >= 0")
-    rng = np.random.default_rng(seed)
-    sequence = [int(i) for i in np.asarray(prompt, dtype=np.int64).ravel()]
-    if not sequence:
-        raise ValueError("prompt: must hold at least one index")
-    check_indices(np.asarray(sequence)[None, :], params["U"].shape[1], name="prompt")
-    produced = np.empty(n, dtype=np.int64)
-    for step in range(n):
-        window = np.asarray(sequence[-seq_length:], dtype=np.int64)[None, :]
-        z = _logits(params, _hidden_states(params, window, keep_all=False))[0]
-        if temperature == 0:
-            index = int(np.argmax(z))
-        else:
-            index = int(rng.choice(z.shape[0], p=softmax(z / temperature)))
-        produced[step] = index
-        sequence.append(index)
-    return produced

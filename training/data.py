@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from model.accuracy import Positions
 from model.alphabet import encode, simplify
 from training.config import CORPUS_ENV, DEFAULT_CORPUS
 
-HELDOUT_FRACTION = 0.1
+HELDOUT_FRACTION = 0.1  # the test split: never trained on, never used for a choice
+VALIDATION_FRACTION = 0.05  # early stopping and the best epoch are chosen on this split
 
 
 class CorpusNotFoundError(FileNotFoundError):
@@ -59,18 +61,33 @@ class Span:
 
 
 def train_span(n_chars: int, seq_length: int, samples: int, stride: int) -> Span:
-    """`samples` windows from offset 0, never reaching into the held-out tail."""
-    end = min(samples * stride - stride + seq_length + 1, heldout_start(n_chars))
+    """`samples` windows from offset 0, never reaching into the validation or test text."""
+    end = min(samples * stride - stride + seq_length + 1, validation_start(n_chars))
     return Span(start=0, end=end, stride=stride)
 
 
 def heldout_start(n_chars: int) -> int:
+    """Where the test split, the last HELDOUT_FRACTION of the text, begins."""
     return n_chars - int(n_chars * HELDOUT_FRACTION)
 
 
-def heldout_span(n_chars: int, seq_length: int) -> Span:
-    """The last 10% of the text in non-overlapping windows."""
-    return Span(start=heldout_start(n_chars), end=n_chars, stride=seq_length)
+def validation_start(n_chars: int) -> int:
+    """Where the validation split, the VALIDATION_FRACTION just before the test split, begins."""
+    return heldout_start(n_chars) - int(n_chars * VALIDATION_FRACTION)
+
+
+def evaluation_splits(n_chars: int) -> dict[str, Positions]:
+    """The positions of the validation and test splits; each is predicted from the text before it,
+    which may lie in the split before."""
+    return {
+        "validation": Positions(validation_start(n_chars), heldout_start(n_chars)),
+        "test": Positions(heldout_start(n_chars), n_chars),
+    }
+
+
+def trained_positions(span: Span, seq_length: int) -> Positions:
+    """The positions the last character of each training window predicts (stride 1 windows)."""
+    return Positions(span.start + seq_length, span.end)
 
 
 def windows(

@@ -1,50 +1,83 @@
-"""The assignment's question (d) on an artifact's recorded windows, from the command line.
+"""Recompute an artifact's recorded metrics from its weights, beside the n-gram's on the same
+positions, and say whether they match the manifest.
 
-python -m training.evaluate --artifact DIR [--corpus PATH]
+python -m training.evaluate [--artifact DIR ...] [--corpus PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from model.accuracy import Accuracy, batches, correct_in, sentence
-from model.artifact import ArtifactError, load
-from model.rnn import Params
-from training.data import CorpusNotFoundError, Span, default_corpus_path, encode_text, read_corpus
+from model.accuracy import Accuracy, Positions, evaluate
+from model.artifact import DEFAULT_ARTIFACT, Artifact, ArtifactError, load
+from training import baseline
+from training.data import CorpusNotFoundError, default_corpus_path, encode_text, read_corpus
 
 
-def measure(params: Params, indices: NDArray[np.int64], span: Span, seq_length: int, label: str) -> Accuracy:
-    """model.accuracy.count_correct with a progress bar on stderr (silent when it is not a terminal)."""
-    starts = span.starts(seq_length)
-    chunks = tqdm(list(batches(starts)), desc=label, unit="batch", disable=None, leave=False)
-    correct = sum(correct_in(params, indices, chunk, seq_length) for chunk in chunks)
-    return Accuracy(correct=correct, total=int(starts.size))
+def measure(artifact: Artifact, indices: NDArray[np.int64], positions: Positions, label: str) -> Accuracy:
+    """model.accuracy.evaluate with a progress bar on stderr (silent when it is not a terminal)."""
+    with tqdm(
+        total=positions.end - positions.start, desc=label, unit="pos", disable=None, leave=False
+    ) as bar:
+        return evaluate(artifact.model, indices, positions, on_chunk=lambda done: bar.update(done - bar.n))
+
+
+def report(artifact: Artifact, text: str, indices: NDArray[np.int64]) -> list[str]:
+    """One line per recorded split; a line starting "MISMATCH" where the manifest disagrees."""
+    manifest: dict[str, Any] = artifact.manifest
+    lines = []
+    recorded_baseline = manifest.get("baseline", {})
+    for split, recorded in manifest["metrics"].items():
+        positions = Positions.from_dict(manifest["data"][split])
+        measured = measure(artifact, indices, positions, f"{artifact.name} {split}")
+        line = (
+            f"{artifact.name} {split}: accuracy {measured.accuracy:.4f}, "
+            f"{measured.bits_per_char:.3f} bits/char on {measured.total:,} positions"
+        )
+        if split in recorded_baseline:
+            order = int(recorded_baseline["order"])
+            reference = baseline.evaluate(baseline.fit(text[: positions.start], order), text, positions)
+            line += f"; order-{order} n-gram {reference.accuracy:.4f} on the same positions"
+            if reference.as_dict() != recorded_baseline[split]:
+                line = f"MISMATCH {line} (manifest n-gram: {recorded_baseline[split]})"
+        if measured.as_dict() != recorded:
+            line = f"MISMATCH {line} (manifest: {recorded})"
+        lines.append(line)
+    return lines
+
+
+def default_artifacts() -> list[Path]:
+    """Every artifact directory beside the committed one."""
+    return sorted(path for path in DEFAULT_ARTIFACT.parent.iterdir() if (path / "manifest.json").is_file())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__)
-    parser.add_argument("--artifact", required=True, help="artifact directory")
+    parser.add_argument("--artifact", action="append", type=Path, help="artifact directory (repeatable)")
     parser.add_argument("--corpus", default=None, help="corpus file (default: $CHAR_RNN_CORPUS)")
     args = parser.parse_args(argv)
     try:
-        artifact = load(args.artifact)
+        artifacts = [load(path) for path in args.artifact or default_artifacts()]
         text, corpus_sha256 = read_corpus(args.corpus or default_corpus_path())
     except (ArtifactError, CorpusNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if corpus_sha256 != artifact.manifest.get("corpus_sha256"):
-        print("warning: this corpus differs from the one the artifact was trained on", file=sys.stderr)
     indices = encode_text(text)
-    data, seq_length = artifact.manifest["data"], artifact.seq_length
-    train = measure(artifact.params, indices, Span.from_dict(data["train"]), seq_length, "train")
-    heldout = measure(artifact.params, indices, Span.from_dict(data["heldout"]), seq_length, "heldout")
-    print(sentence(train, heldout))
-    return 0
+    mismatches = 0
+    for artifact in artifacts:
+        if corpus_sha256 != artifact.manifest.get("corpus_sha256"):
+            print(f"warning: {artifact.name} was trained on another corpus", file=sys.stderr)
+        for line in report(artifact, text, indices):
+            mismatches += line.startswith("MISMATCH")
+            print(line, flush=True)
+    return 1 if mismatches else 0
 
 
 if __name__ == "__main__":

@@ -12,13 +12,22 @@ from typing import Any
 import numpy as np
 
 from model import artifact
-from model.accuracy import Accuracy, count_correct, sentence
+from model.accuracy import Accuracy, Positions, evaluate, sentence
 from model.alphabet import ALPHABET_SIZE
+from model.language_model import ARCHITECTURES, LanguageModel
 from model.rnn import Params, init_params
 from model.version import package_version
-from training import plot
+from training import baseline, plot
 from training.config import TrainingConfig
-from training.data import default_corpus_path, encode_text, heldout_span, read_corpus, train_span, windows
+from training.data import (
+    default_corpus_path,
+    encode_text,
+    evaluation_splits,
+    read_corpus,
+    train_span,
+    trained_positions,
+    windows,
+)
 from training.optim import OPTIMIZERS, Clipping
 from training.train import EpochRecord, Schedule, train
 
@@ -55,26 +64,26 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     text, corpus_sha256 = read_corpus(config.corpus or default_corpus_path())
     indices = encode_text(text)
     train_data = train_span(len(indices), config.seq_length, config.samples, config.stride)
-    heldout_data = heldout_span(len(indices), config.seq_length)
     inputs, targets = windows(indices, train_data, config.seq_length)
     if inputs.shape[0] == 0:
         raise ValueError(f"the corpus is too short for one window of {config.seq_length} characters")
     params = init_params(
         ALPHABET_SIZE, config.hidden, ALPHABET_SIZE, seed=config.seed, dtype=np.dtype(config.dtype)
     )
-
+    splits = {"train": trained_positions(train_data, config.seq_length), **evaluation_splits(len(indices))}
     latest: dict[str, Accuracy] = {}  # the last epoch's measurement is also the final one
 
     def measure(current: Params) -> dict[str, float]:
-        latest["train"] = count_correct(current, indices, train_data, config.seq_length)
-        latest["heldout"] = count_correct(current, indices, heldout_data, config.seq_length)
+        model = LanguageModel(ARCHITECTURES["rnn"], current, config.seq_length)
+        for split in ("train", "test"):
+            latest[split] = evaluate(model, indices, splits[split])
         return {f"{split}_accuracy": accuracy.accuracy for split, accuracy in latest.items()}
 
     def report(record: EpochRecord) -> None:
         print(
             f"epoch {record.epoch:>2}/{config.epochs}  lr {record.learning_rate:.6g}  "
             f"loss {record.loss:.4f}  train {record.metrics['train_accuracy']:.1%}  "
-            f"heldout {record.metrics['heldout_accuracy']:.1%}  {record.seconds:.1f}s",
+            f"test {record.metrics['test_accuracy']:.1%}  {record.seconds:.1f}s",
             flush=True,
         )
 
@@ -94,12 +103,17 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
         show_progress=show_progress,
     )
     training_seconds = time.perf_counter() - started
-    train_accuracy, heldout_accuracy = latest["train"], latest["heldout"]
-    manifest = build_manifest(
-        config, corpus_sha256, history, train_data.as_dict(), heldout_data.as_dict(), training_seconds
-    )
-    manifest["metrics"] = {"train": train_accuracy.as_dict(), "heldout": heldout_accuracy.as_dict()}
-    manifest["sentence"] = sentence(train_accuracy, heldout_accuracy)
+    model = LanguageModel(ARCHITECTURES["rnn"], params, config.seq_length)
+    latest["validation"] = evaluate(model, indices, splits["validation"])
+    reference = baseline.on_splits(text, evaluation_splits(len(indices)))
+    manifest = build_manifest(config, corpus_sha256, history, splits, training_seconds)
+    manifest["metrics"] = {split: latest[split].as_dict() for split in ("train", "validation", "test")}
+    manifest["baseline"] = {
+        "method": "backoff character n-gram, fitted on all the text before each split",
+        "order": baseline.DEFAULT_ORDER,
+        **{split: accuracy.as_dict() for split, accuracy in reference.items()},
+    }
+    manifest["sentence"] = sentence("RNN", config.seq_length, latest["test"], reference["test"])
     artifact.save(config.out, params, manifest, force=config.force, extra_files=plot.writer(history))
     return manifest
 
@@ -108,19 +122,19 @@ def build_manifest(
     config: TrainingConfig,
     corpus_sha256: str,
     history: list[EpochRecord],
-    train_data: dict[str, int],
-    heldout_data: dict[str, int],
+    splits: dict[str, Positions],
     training_seconds: float,
 ) -> dict[str, Any]:
     return {
         "name": config.out.name,
+        "architecture": "rnn",
         "n_in": ALPHABET_SIZE,
         "n_hidden": config.hidden,
         "n_out": ALPHABET_SIZE,
-        "seq_length": config.seq_length,
+        "context": config.seq_length,
         "hyperparameters": config.hyperparameters(),
         "history": [record.as_dict() for record in history],
-        "data": {"train": train_data, "heldout": heldout_data},
+        "data": {split: positions.as_dict() for split, positions in splits.items()},
         "corpus_sha256": corpus_sha256,
         "training_seconds": round(training_seconds, 3),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -1,0 +1,134 @@
+"""The LSTM language model: BPTT against central finite differences (float64), against
+model/lstm.py's cell step, and its inference against its training forward pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model import lstm, lstm_lm
+
+SHAPES = [(steps, batch) for steps in (1, 2, 5, 12) for batch in (1, 3)]
+N_IN, N_HIDDEN, N_OUT = 6, 5, 4
+
+
+def perturbed_params(seed: int) -> lstm_lm.Params:
+    params = lstm_lm.init_params(N_IN, N_HIDDEN, N_OUT, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    params["U"] = 0.5 * rng.standard_normal(params["U"].shape)
+    params["b"] = params["b"] + 0.2 * rng.standard_normal(params["b"].shape)
+    params["c"] = 0.1 * rng.standard_normal(N_OUT)
+    return params
+
+
+def batch_of(steps: int, batch: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, N_IN, (batch, steps)), rng.integers(0, N_OUT, (batch, steps))
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(a) + np.linalg.norm(b)), 1e-300))
+
+
+def loss_with_mask(
+    params: lstm_lm.Params, inputs: np.ndarray, targets: np.ndarray, mask: np.ndarray | None
+) -> float:
+    cache = lstm_lm.forward(params, inputs)
+    h_out = cache.h[1:] if mask is None else cache.h[1:] * mask
+    return lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, h_out), targets)[0]
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.4])
+@pytest.mark.parametrize(("steps", "batch"), SHAPES)
+def test_gradients_match_central_differences(steps: int, batch: int, dropout: float) -> None:
+    params = perturbed_params(steps * 10 + batch)
+    inputs, targets = batch_of(steps, batch, seed=steps + batch)
+    mask = None
+    if dropout:
+        mask = lstm_lm.dropout_mask((steps, batch, N_HIDDEN), dropout, np.random.default_rng(3), np.float64)
+    cache = lstm_lm.forward(params, inputs)
+    h_out = cache.h[1:] if mask is None else cache.h[1:] * mask
+    _, dz = lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, h_out), targets)
+    grads = lstm_lm.backward(params, cache, dz, mask)
+    eps = 1e-6
+    for name in lstm_lm.PARAM_NAMES:
+        numeric = np.zeros_like(params[name])
+        for index in np.ndindex(params[name].shape):
+            original = params[name][index]
+            params[name][index] = original + eps
+            plus = loss_with_mask(params, inputs, targets, mask)
+            params[name][index] = original - eps
+            minus = loss_with_mask(params, inputs, targets, mask)
+            params[name][index] = original
+            numeric[index] = (plus - minus) / (2 * eps)
+        assert relative_error(grads[name], numeric) < 1e-6, name
+
+
+def test_loss_and_grads_applies_the_dropout_it_draws() -> None:
+    params = perturbed_params(1)
+    inputs, targets = batch_of(4, 2, seed=1)
+    loss, grads = lstm_lm.loss_and_grads(params, inputs, targets, dropout=0.5, rng=np.random.default_rng(9))
+    mask = lstm_lm.dropout_mask((4, 2, N_HIDDEN), 0.5, np.random.default_rng(9), np.float64)
+    assert loss == loss_with_mask(params, inputs, targets, mask)
+    cache = lstm_lm.forward(params, inputs)
+    _, dz = lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, cache.h[1:] * mask), targets)
+    expected = lstm_lm.backward(params, cache, dz, mask)
+    for name in lstm_lm.PARAM_NAMES:
+        np.testing.assert_array_equal(grads[name], expected[name])
+
+
+def test_dropout_mask_is_zero_or_the_inverse_keep_rate() -> None:
+    mask = lstm_lm.dropout_mask((200, 50), 0.25, np.random.default_rng(0), np.float64)
+    assert set(np.unique(mask).tolist()) == {0.0, 4 / 3}
+    assert abs(float((mask == 0).mean()) - 0.25) < 0.02
+
+
+def test_forward_matches_the_cell_step_of_model_lstm() -> None:
+    """Each step is model/lstm.py's cell with W_gate = [W_gate-rows | U_gate-rows]."""
+    params = perturbed_params(4)
+    sequence = np.array([[2, 0, 5, 1]])
+    cache = lstm_lm.forward(params, sequence)
+    H = N_HIDDEN
+    rows = {gate: slice(k * H, (k + 1) * H) for k, gate in enumerate(("f", "i", "o", "c"))}
+    weights = {}
+    for gate, part in rows.items():
+        weights[f"W_{gate}"] = np.concatenate([params["W"][part], params["U"][part]], axis=1)
+        weights[f"b_{gate}"] = params["b"][part]
+    h, c = np.zeros(H), np.zeros(H)
+    for t, index in enumerate(sequence[0]):
+        result = lstm.step(np.eye(N_IN)[index], h, c, weights)
+        h, c = result.h, result.c
+        np.testing.assert_allclose(cache.h[t + 1, 0], h, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(cache.s[t + 1, 0], c, rtol=1e-12, atol=1e-14)
+
+
+def test_next_char_logits_are_the_last_step_of_the_training_pass() -> None:
+    params = perturbed_params(5)
+    windows = np.array([[1, 2, 3], [3, 2, 1]])
+    cache = lstm_lm.forward(params, windows)
+    full = lstm_lm.logits(params, cache.h[1:])  # (T, batch, Y): every position's logits
+    np.testing.assert_array_equal(lstm_lm.next_char_logits(params, windows), full[-1])
+    with pytest.raises(ValueError, match=r"windows: indices must lie in 0\.\.5"):
+        lstm_lm.next_char_logits(params, np.array([[1, 6]]))
+
+
+def test_check_params_names_the_wrong_array() -> None:
+    params = lstm_lm.init_params(N_IN, N_HIDDEN, N_OUT)
+    assert lstm_lm.check_params(params) == (N_IN, N_HIDDEN, N_OUT)
+    params["W"] = np.zeros((4 * N_HIDDEN, N_HIDDEN + 1))
+    with pytest.raises(ValueError, match=r"params: W has shape \(20, 6\), expected \(20, 5\)"):
+        lstm_lm.check_params(params)
+    with pytest.raises(ValueError, match=r"missing arrays \['V'\]"):
+        lstm_lm.check_params({k: v for k, v in lstm_lm.init_params(2, 2, 2).items() if k != "V"})
+
+
+def test_training_lowers_the_loss_on_a_repeated_phrase() -> None:
+    text = np.array([1, 2, 3, 0, 4, 5] * 20)
+    inputs, targets = text[:-1].reshape(1, -1)[:, :96].reshape(8, 12), text[1:97].reshape(8, 12)
+    params = lstm_lm.init_params(N_IN, 16, N_IN, seed=0)
+    first, _ = lstm_lm.loss_and_grads(params, inputs, targets)
+    for _ in range(150):
+        loss, grads = lstm_lm.loss_and_grads(params, inputs, targets)
+        for name in lstm_lm.PARAM_NAMES:
+            params[name] -= 0.5 * grads[name]
+    assert loss < 0.25 * first

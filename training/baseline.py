@@ -1,0 +1,90 @@
+"""The bar to beat: a backoff character n-gram, on the same split and positions as the models.
+
+python -m training.baseline [--corpus PATH] [--order 10]
+
+For each position the n-gram guesses the character that most often followed the longest
+context (up to `order` characters before the position) that the training text holds; with
+no such context it backs off to a shorter one, down to the most frequent character. It is
+written by hand because it is twenty lines and no kept library offers this exact rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from model.accuracy import Accuracy, Positions
+from training.data import CorpusNotFoundError, default_corpus_path, evaluation_splits, read_corpus
+
+DEFAULT_ORDER = 10
+
+
+@dataclass(frozen=True)
+class NGram:
+    """best[k][context] is the most frequent character after `context`, len(context) == k."""
+
+    order: int
+    best: tuple[dict[str, str], ...]
+
+    def predict(self, context: str) -> str:
+        """The guess after `context`, from its longest suffix seen in training."""
+        for k in range(min(self.order, len(context)), -1, -1):
+            guess = self.best[k].get(context[len(context) - k :])
+            if guess is not None:
+                return guess
+        raise ValueError("context: the n-gram was trained on empty text")
+
+
+def fit(text: str, order: int = DEFAULT_ORDER) -> NGram:
+    """Count, for every k <= order, which character follows each k-character context."""
+    if order < 0:
+        raise ValueError("order: must be >= 0")
+    counts: list[defaultdict[str, Counter[str]]] = [defaultdict(Counter) for _ in range(order + 1)]
+    for position, char in enumerate(text):
+        for k in range(min(order, position) + 1):
+            counts[k][text[position - k : position]][char] += 1
+    best = tuple({context: c.most_common(1)[0][0] for context, c in table.items()} for table in counts)
+    return NGram(order, best)
+
+
+def evaluate(ngram: NGram, text: str, positions: Positions) -> Accuracy:
+    """The n-gram's accuracy at `positions` of the simplified text, each guessed from the
+    `order` characters before it: the positions and the rule of model.accuracy.evaluate."""
+    correct = sum(
+        ngram.predict(text[max(0, p - ngram.order) : p]) == text[p]
+        for p in range(positions.start, positions.end)
+    )
+    return Accuracy(correct=correct, total=positions.end - positions.start)
+
+
+def on_splits(text: str, splits: dict[str, Positions], order: int = DEFAULT_ORDER) -> dict[str, Accuracy]:
+    """The n-gram's accuracy on each split, fitted on all the text before that split: for the
+    test split that includes the validation text, which the models do not train on, so the
+    bar is if anything higher than a fit on the models' own training text."""
+    return {
+        split: evaluate(fit(text[: positions.start], order), text, positions)
+        for split, positions in splits.items()
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.baseline", description=__doc__)
+    parser.add_argument("--corpus", default=None, help="corpus file (default: $CHAR_RNN_CORPUS)")
+    parser.add_argument("--order", type=int, default=DEFAULT_ORDER, help="longest context (default: 10)")
+    args = parser.parse_args(argv)
+    if args.order < 0:
+        parser.error("--order must be >= 0")
+    try:
+        text, _ = read_corpus(args.corpus or default_corpus_path())
+    except CorpusNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for split, accuracy in on_splits(text, evaluation_splits(len(text)), args.order).items():
+        print(f"order-{args.order} n-gram, {split}: {accuracy.accuracy:.4f} on {accuracy.total:,} positions")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
