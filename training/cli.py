@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from training.blas import set_default_threads
-from training.config import TrainingConfig
+from training.config import RECIPES, TrainingConfig, resolve
 
 
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def recipe_defaults(name: str) -> str:
+    """What each recipe other than the defaults sets this field to, for --help."""
+    return "".join(f"; {recipe}: {values[name]}" for recipe, values in RECIPES.items() if name in values)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,13 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     types = typing.get_type_hints(TrainingConfig)
     for item in dataclasses.fields(TrainingConfig):
-        help_text = f"{item.metadata['help']} (default: {item.metadata['shown']})"
+        help_text = f"{item.metadata['help']} (default: {item.metadata['shown']}{recipe_defaults(item.name)})"
         if types[item.name] is bool:
-            parser.add_argument(flag(item.name), action="store_true", help=help_text)
+            parser.add_argument(flag(item.name), action="store_true", default=None, help=help_text)
             continue
         kind = Path if "Path" in str(types[item.name]) else types[item.name]
         choices = item.metadata["choices"]
-        parser.add_argument(flag(item.name), type=kind, default=item.default, choices=choices, help=help_text)
+        # None marks a flag not given, so that the recipe's value stands.
+        parser.add_argument(flag(item.name), type=kind, default=None, choices=choices, help=help_text)
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -47,7 +53,8 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainingConfig, bool]:
     parser = build_parser()
     args = vars(parser.parse_args(argv))
     progress = args.pop("progress")
-    config = TrainingConfig(**args)
+    recipe = args.pop("recipe") or "assignment"
+    config = resolve(recipe, {name: value for name, value in args.items() if value is not None})
     for name, problem in config.problems():
         parser.error(f"{flag(name)} {problem}")
     return config, sys.stderr.isatty() if progress is None else progress
@@ -60,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         manifest: dict[str, Any] = run(config, show_progress=show_progress)
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
+    except (FileNotFoundError, FileExistsError, ValueError, FloatingPointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {config.out}: {manifest['sentence']}")

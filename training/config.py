@@ -13,6 +13,7 @@ from typing import Any
 CORPUS_ENV = "CHAR_RNN_CORPUS"
 DEFAULT_CORPUS = Path("data/origin_of_species.txt")
 AT_LEAST_ONE = ("hidden", "seq_length", "samples", "stride", "epochs", "lr_segment", "batch_size")
+ARCHITECTURES = ("rnn", "lstm")  # model.language_model.ARCHITECTURES, named here without NumPy
 
 
 def option(default: Any, help: str, choices: tuple[str, ...] | None = None, shown: str | None = None) -> Any:
@@ -22,14 +23,20 @@ def option(default: Any, help: str, choices: tuple[str, ...] | None = None, show
 
 @dataclass(frozen=True)
 class TrainingConfig:
+    """The assignment's recipe is the defaults; RECIPES lists the others as changes to them."""
+
+    recipe: str = option(
+        "assignment", "named settings that the other flags override", choices=("assignment", "darwin-lstm")
+    )
     corpus: Path | None = option(
         None, "the book's text", shown=f"${CORPUS_ENV} if set, else {DEFAULT_CORPUS}"
     )
     out: Path = option(Path("runs/char-rnn-assignment"), "directory of the artifact to write")
+    architecture: str = option("rnn", "the network", choices=ARCHITECTURES)
     hidden: int = option(400, "hidden units H")
-    seq_length: int = option(10, "characters per training window")
-    samples: int = option(5000, "training windows")
-    stride: int = option(1, "characters between the starts of two training windows")
+    seq_length: int = option(10, "characters per training window: the model's context")
+    samples: int = option(5000, "training windows (rnn; an lstm trains on all the text before validation)")
+    stride: int = option(1, "characters between the starts of two training windows (rnn)")
     epochs: int = option(15, "passes over the training windows")
     lr: float = option(0.001, "learning rate of the first segment")
     lr_segment: int = option(5, "epochs per learning-rate segment")
@@ -38,22 +45,60 @@ class TrainingConfig:
     optimizer: str = option("sgd", "the update rule", choices=("sgd", "adam"))
     clip: float = option(5.0, "clip each gradient entry to +-CLIP; 0 = off")
     clip_norm: float = option(0.0, "scale the gradients down to this global L2 norm; 0 = off")
+    dropout: float = option(0.0, "dropout rate on h before the output layer (lstm)")
+    patience: int = option(0, "stop after this many epochs without a better validation accuracy; 0 = never")
     dtype: str = option("float32", "floating-point type of the weights", choices=("float32", "float64"))
     seed: int = option(0, "random seed of the initial weights and the window order")
     force: bool = option(False, "replace an existing artifact")
+    resume: bool = option(False, "continue a killed run from its last checkpoint (lstm)")
 
     def hyperparameters(self) -> dict[str, Any]:
         values = asdict(self)
-        for key in ("corpus", "out", "force"):
+        for key in ("corpus", "out", "force", "resume"):
             values.pop(key)
         return values
 
     def problems(self) -> list[tuple[str, str]]:
         """(field, what is wrong with it) for every out-of-range value."""
         found = [(name, "must be >= 1") for name in AT_LEAST_ONE if getattr(self, name) < 1]
-        if not self.lr > 0:
-            found.append(("lr", "must be > 0"))
+        if not 0 < self.lr < float("inf"):
+            found.append(("lr", "must be a finite number > 0"))
         if not 0 < self.lr_decay <= 1:
             found.append(("lr_decay", "must be in (0, 1]"))
-        found += [(name, "must be >= 0") for name in ("clip", "clip_norm") if getattr(self, name) < 0]
+        found += [
+            (name, "must be >= 0") for name in ("clip", "clip_norm", "patience") if getattr(self, name) < 0
+        ]
+        if not 0 <= self.dropout < 1:
+            found.append(("dropout", "must be in [0, 1)"))
+        if self.recipe not in RECIPES:
+            found.append(("recipe", f"must be one of {sorted(RECIPES)}"))
         return found
+
+
+# Each recipe: the fields it changes from the defaults (the assignment's recipe).
+RECIPES: dict[str, dict[str, Any]] = {
+    "assignment": {},
+    "darwin-lstm": {
+        "out": Path("runs/darwin-lstm"),
+        "architecture": "lstm",
+        "hidden": 512,
+        "seq_length": 64,
+        "epochs": 12,
+        "lr": 0.003,
+        "lr_segment": 1,
+        "lr_decay": 0.85,
+        "batch_size": 64,
+        "optimizer": "adam",
+        "clip": 0.0,
+        "clip_norm": 5.0,
+        "dropout": 0.1,
+        "patience": 3,
+    },
+}
+
+
+def resolve(recipe: str, overrides: dict[str, Any]) -> TrainingConfig:
+    """The recipe's configuration with `overrides` (the flags given) applied on top."""
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe: {recipe!r} is not one of {sorted(RECIPES)}")
+    return TrainingConfig(**{**RECIPES[recipe], **overrides, "recipe": recipe})

@@ -23,10 +23,13 @@ from training.data import CorpusNotFoundError, default_corpus_path, encode_text,
 
 def measure(artifact: Artifact, indices: NDArray[np.int64], positions: Positions, label: str) -> Accuracy:
     """model.accuracy.evaluate with a progress bar on stderr (silent when it is not a terminal)."""
-    with tqdm(
-        total=positions.end - positions.start, desc=label, unit="pos", disable=None, leave=False
-    ) as bar:
-        return evaluate(artifact.model, indices, positions, on_chunk=lambda done: bar.update(done - bar.n))
+    total = positions.end - positions.start
+    with tqdm(total=total, desc=label, unit="pos", disable=None, leave=False) as bar:
+
+        def advance(done: int) -> None:
+            bar.update(done - bar.n)
+
+        return evaluate(artifact.model, indices, positions, on_chunk=advance)
 
 
 def report(artifact: Artifact, text: str, indices: NDArray[np.int64]) -> list[str]:

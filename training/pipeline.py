@@ -1,7 +1,14 @@
-"""From corpus to artifact: read, window, train, measure, write atomically."""
+"""From corpus to artifact: read, train by the recipe, measure, write atomically.
+
+The assignment's RNN trains on windows (training/train.py); a language model trains on the
+whole training text in chunks (training/chunks.py). Both end the same way: every split
+measured from the final weights by model.accuracy, the n-gram on the same positions, and one
+manifest that records the whole resolved configuration.
+"""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -12,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from model import artifact
-from model.accuracy import Accuracy, Positions, evaluate, sentence
+from model.accuracy import Positions, evaluate, sentence
 from model.alphabet import ALPHABET_SIZE
 from model.language_model import ARCHITECTURES, LanguageModel
-from model.rnn import Params, init_params
+from model.rnn import init_params
 from model.version import package_version
-from training import baseline, plot
+from training import baseline, checkpoint, chunks, plot
 from training.config import TrainingConfig
 from training.data import (
     default_corpus_path,
@@ -50,6 +57,9 @@ def code_version() -> str:
     return f"{PACKAGE_VERSION}+g{commit}"
 
 
+PROBE_POSITIONS = 4000  # positions of each split measured after every epoch of a language model
+
+
 def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     """Train as configured and write the artifact; returns the manifest written."""
     if config.epochs < 1:
@@ -63,6 +73,36 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
         )
     text, corpus_sha256 = read_corpus(config.corpus or default_corpus_path())
     indices = encode_text(text)
+    splits = evaluation_splits(len(indices))
+    trainer = train_windows if config.architecture == "rnn" else train_chunks
+    params, history, extra, seconds = trainer(config, indices, splits, show_progress)
+    model = LanguageModel(ARCHITECTURES[config.architecture], params, config.seq_length)
+    began = time.perf_counter()
+    metrics = {split: evaluate(model, indices, positions) for split, positions in splits.items()}
+    reference = baseline.on_splits(text, {split: splits[split] for split in ("validation", "test")})
+    manifest = build_manifest(config, corpus_sha256, history, splits, seconds)
+    manifest |= extra
+    manifest["evaluation_seconds"] = round(time.perf_counter() - began, 3)
+    manifest["metrics"] = {split: accuracy.as_dict() for split, accuracy in metrics.items()}
+    manifest["baseline"] = {
+        "method": "backoff character n-gram, fitted on all the text before each split",
+        "order": baseline.DEFAULT_ORDER,
+        **{split: accuracy.as_dict() for split, accuracy in reference.items()},
+    }
+    description = ARCHITECTURES[config.architecture].description
+    manifest["sentence"] = sentence(description, config.seq_length, metrics["test"], reference["test"])
+    artifact.save(config.out, params, manifest, force=config.force, extra_files=plot.writer(history))
+    shutil.rmtree(checkpoint.path_for(config.out), ignore_errors=True)
+    return manifest
+
+
+Trained = tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], float]
+
+
+def train_windows(
+    config: TrainingConfig, indices: Any, splits: dict[str, Positions], show_progress: bool
+) -> Trained:
+    """The assignment's way: `samples` windows from the start of the text, shuffled each epoch."""
     train_data = train_span(len(indices), config.seq_length, config.samples, config.stride)
     inputs, targets = windows(indices, train_data, config.seq_length)
     if inputs.shape[0] == 0:
@@ -70,14 +110,14 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     params = init_params(
         ALPHABET_SIZE, config.hidden, ALPHABET_SIZE, seed=config.seed, dtype=np.dtype(config.dtype)
     )
-    splits = {"train": trained_positions(train_data, config.seq_length), **evaluation_splits(len(indices))}
-    latest: dict[str, Accuracy] = {}  # the last epoch's measurement is also the final one
+    splits["train"] = trained_positions(train_data, config.seq_length)
 
-    def measure(current: Params) -> dict[str, float]:
+    def measure(current: dict[str, Any]) -> dict[str, float]:
         model = LanguageModel(ARCHITECTURES["rnn"], current, config.seq_length)
-        for split in ("train", "test"):
-            latest[split] = evaluate(model, indices, splits[split])
-        return {f"{split}_accuracy": accuracy.accuracy for split, accuracy in latest.items()}
+        return {
+            f"{split}_accuracy": evaluate(model, indices, splits[split]).accuracy
+            for split in ("train", "test")
+        }
 
     def report(record: EpochRecord) -> None:
         print(
@@ -102,38 +142,59 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
         on_epoch=report,
         show_progress=show_progress,
     )
-    training_seconds = time.perf_counter() - started
-    model = LanguageModel(ARCHITECTURES["rnn"], params, config.seq_length)
-    latest["validation"] = evaluate(model, indices, splits["validation"])
-    reference = baseline.on_splits(text, evaluation_splits(len(indices)))
-    manifest = build_manifest(config, corpus_sha256, history, splits, training_seconds)
-    manifest["metrics"] = {split: latest[split].as_dict() for split in ("train", "validation", "test")}
-    manifest["baseline"] = {
-        "method": "backoff character n-gram, fitted on all the text before each split",
-        "order": baseline.DEFAULT_ORDER,
-        **{split: accuracy.as_dict() for split, accuracy in reference.items()},
+    if not all(np.isfinite(record.loss) for record in history):
+        raise FloatingPointError("the loss became NaN or infinite; lower --lr or clip the gradients")
+    records = [record.as_dict() for record in history]
+    return params, records, {}, time.perf_counter() - started
+
+
+def train_chunks(
+    config: TrainingConfig, indices: Any, splits: dict[str, Positions], show_progress: bool
+) -> Trained:
+    """A language model on all the text before validation; the best epoch on validation wins."""
+    probes = {
+        split: (indices, Positions(where.start, min(where.end, where.start + PROBE_POSITIONS)))
+        for split, where in splits.items()
     }
-    manifest["sentence"] = sentence("RNN", config.seq_length, latest["test"], reference["test"])
-    artifact.save(config.out, params, manifest, force=config.force, extra_files=plot.writer(history))
-    return manifest
+
+    def report(record: dict[str, Any]) -> None:
+        print(
+            f"epoch {record['epoch']:>2}/{config.epochs}  loss {record['loss']:.4f}  "
+            f"validation {record['validation_accuracy']:.1%}  test {record['test_accuracy']:.1%}  "
+            f"(first {PROBE_POSITIONS:,} positions of each)  {record['seconds']:.1f}s",
+            flush=True,
+        )
+
+    done = chunks.train(
+        config,
+        indices[: splits["validation"].start],
+        probes,
+        checkpoint.path_for(config.out),
+        resume=config.resume,
+        progress=show_progress,
+        report=report,
+    )
+    extra = {"best_epoch": done.best_epoch, "probe_positions": PROBE_POSITIONS}
+    return done.best_params, done.history, extra, done.seconds
 
 
 def build_manifest(
     config: TrainingConfig,
     corpus_sha256: str,
-    history: list[EpochRecord],
+    history: list[dict[str, Any]],
     splits: dict[str, Positions],
     training_seconds: float,
 ) -> dict[str, Any]:
     return {
         "name": config.out.name,
-        "architecture": "rnn",
+        "recipe": config.recipe,
+        "architecture": config.architecture,
         "n_in": ALPHABET_SIZE,
         "n_hidden": config.hidden,
         "n_out": ALPHABET_SIZE,
         "context": config.seq_length,
         "hyperparameters": config.hyperparameters(),
-        "history": [record.as_dict() for record in history],
+        "history": history,
         "data": {split: positions.as_dict() for split, positions in splits.items()},
         "corpus_sha256": corpus_sha256,
         "training_seconds": round(training_seconds, 3),

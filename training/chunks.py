@@ -1,0 +1,145 @@
+"""Training a language model on the whole training text, in chunks.
+
+Each epoch cuts the text before the validation split into chunks of `seq_length` characters
+from a random offset, shuffles them, and steps through minibatches of them: gradients from
+the model, clipped, then an optimiser step. Each chunk is read from the zero state, as
+inference reads a window, so the model learns exactly the task it is asked. After each epoch
+the validation probe chooses the best epoch and stops the run when it stops improving; the
+test probe is only recorded. A checkpoint after each epoch lets a killed run resume and end
+where an uninterrupted run would have ended.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from model import lstm_lm, rnn
+from model.accuracy import Positions, evaluate
+from model.alphabet import ALPHABET_SIZE
+from model.language_model import LanguageModel, Params, architecture
+from training import checkpoint
+from training.config import TrainingConfig
+from training.optim import OPTIMIZERS, Clipping, Optimizer
+
+Indices = NDArray[np.int64]
+Gradients = Callable[[Params, Indices, Indices, np.random.Generator], tuple[float, Params]]
+
+
+def chunks(indices: Indices, seq_length: int, offset: int) -> tuple[Indices, Indices]:
+    """(inputs, targets) of shape (n, seq_length): consecutive chunks from `offset`, targets
+    shifted by one character."""
+    count = (len(indices) - 1 - offset) // seq_length
+    starts = offset + seq_length * np.arange(count)
+    cut = starts[:, None] + np.arange(seq_length)[None, :]
+    return indices[cut], indices[cut + 1]
+
+
+def gradients_of(config: TrainingConfig) -> Gradients:
+    """The model's loss and gradients on a minibatch, with the recipe's dropout."""
+    if config.architecture == "lstm":
+        return lambda params, x, y, rng: lstm_lm.loss_and_grads(params, x, y, config.dropout, rng)
+    return lambda params, x, y, rng: rnn.loss_and_grads(params, x, y)
+
+
+@dataclass
+class Run:
+    """Everything a checkpoint holds: enough to continue exactly."""
+
+    params: Params
+    optimizer: Optimizer
+    rng: np.random.Generator
+    epoch: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_params: Params = field(default_factory=dict)
+    best_epoch: int = 0
+    best_validation: float = -1.0
+    seconds: float = 0.0  # training time so far, across resumed runs
+
+    @property
+    def stale_epochs(self) -> int:
+        return self.epoch - self.best_epoch
+
+
+def start(config: TrainingConfig, n_in: int) -> Run:
+    params = architecture(config.architecture).init_params(
+        n_in, config.hidden, n_in, config.seed, np.dtype(config.dtype)
+    )
+    return Run(params, OPTIMIZERS[config.optimizer](), np.random.default_rng(config.seed))
+
+
+def run_epoch(config: TrainingConfig, run: Run, text: Indices, gradients: Gradients, progress: bool) -> float:
+    """One pass over the chunks in a shuffled order; returns the mean loss per position."""
+    inputs, targets = chunks(text, config.seq_length, int(run.rng.integers(config.seq_length)))
+    order = run.rng.permutation(inputs.shape[0])
+    clipping = Clipping(value=config.clip or None, norm=config.clip_norm or None)
+    rate = config.lr * config.lr_decay ** ((run.epoch - 1) // config.lr_segment)
+    total = 0.0
+    bar = tqdm(
+        total=order.size,
+        desc=f"epoch {run.epoch}/{config.epochs}",
+        unit="chunk",
+        leave=False,
+        disable=not progress,
+        mininterval=0.5,
+    )
+    # Overflow is detected below and reported as one clear error, not as a warning per step.
+    with bar, np.errstate(over="ignore", invalid="ignore"):
+        for first in range(0, order.size, config.batch_size):
+            batch = order[first : first + config.batch_size]
+            loss, grads = gradients(run.params, inputs[batch], targets[batch], run.rng)
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"epoch {run.epoch}: the loss became {loss}; lower --lr or set --clip-norm"
+                )
+            clipping(grads)
+            run.optimizer.step(run.params, grads, rate)
+            total += loss * batch.size
+            bar.set_postfix_str(f"loss {total / (first + batch.size):.4f}", refresh=False)
+            bar.update(batch.size)
+    broken = [name for name, array in run.params.items() if not np.all(np.isfinite(array))]
+    if broken:
+        raise FloatingPointError(
+            f"epoch {run.epoch}: {broken} became NaN or infinite; lower --lr or set --clip-norm"
+        )
+    return total / order.size
+
+
+def train(
+    config: TrainingConfig,
+    text: Indices,
+    probes: dict[str, tuple[Indices, Positions]],
+    checkpoint_dir: Path,
+    resume: bool = False,
+    progress: bool = False,
+    report: Callable[[dict[str, Any]], None] = print,
+) -> Run:
+    """Train until `config.epochs` or until validation stops improving for `config.patience`
+    epochs; returns the run with its best parameters. `text` is the training text; `probes`
+    maps "validation" and "test" to (the whole text's indices, the positions to measure)."""
+    run = checkpoint.load(checkpoint_dir, config) if resume else start(config, ALPHABET_SIZE)
+    gradients = gradients_of(config)
+    while run.epoch < config.epochs and (config.patience == 0 or run.stale_epochs < config.patience):
+        run.epoch += 1
+        began = time.perf_counter()
+        loss = run_epoch(config, run, text, gradients, progress)
+        model = LanguageModel(architecture(config.architecture), run.params, config.seq_length)
+        measured = {split: evaluate(model, indices, where) for split, (indices, where) in probes.items()}
+        run.seconds += time.perf_counter() - began
+        record = {"epoch": run.epoch, "loss": loss, "seconds": round(time.perf_counter() - began, 3)}
+        record |= {f"{split}_accuracy": accuracy.accuracy for split, accuracy in measured.items()}
+        record |= {f"{split}_bits_per_char": accuracy.bits_per_char for split, accuracy in measured.items()}
+        run.history.append(record)
+        if record["validation_accuracy"] > run.best_validation:
+            run.best_validation, run.best_epoch = record["validation_accuracy"], run.epoch
+            run.best_params = {name: array.copy() for name, array in run.params.items()}
+        checkpoint.save(checkpoint_dir, config, run)
+        report(record)
+    return run
