@@ -15,6 +15,9 @@ The rows of a_t are ordered f, i, o, c_tilde (GATES), and (h_0, s_0) = 0: a wind
 from the zero state, in training and in inference alike, so the model's context is the
 window. The dropout mask is all ones in inference and outside `loss_and_grads`.
 
+With contexts (model/contexts.py), a_t also adds Q e_t, a learned embedding of the short
+contexts that end at x_t, and the parameters include E and Q.
+
 The code is the equations, vectorised over the batch; there is no separate fast path.
 """
 
@@ -26,17 +29,27 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from model import contexts
 from model.rnn import check_indices
 
 Array = NDArray[Any]
 Params = dict[str, Array]
 PARAM_NAMES = ("U", "W", "b", "V", "c")
+CONTEXT_PARAM_NAMES = (*PARAM_NAMES, "E", "Q")
 GATES = ("f", "i", "o", "c_tilde")
 FORGET_BIAS = 1.0  # the forget gate starts open, the usual initialisation of an LSTM
 
 
-def init_params(n_in: int, n_hidden: int, n_out: int, seed: int = 0, dtype: DTypeLike = np.float64) -> Params:
-    """W, V drawn N(0, 1) / sqrt(H); U drawn N(0, 0.1^2); b zero but the forget gate's; c zero."""
+def init_params(
+    n_in: int,
+    n_hidden: int,
+    n_out: int,
+    seed: int = 0,
+    dtype: DTypeLike = np.float64,
+    with_contexts: bool = False,
+) -> Params:
+    """W, V drawn N(0, 1) / sqrt(H); U drawn N(0, 0.1^2); b zero but the forget gate's; c zero;
+    with_contexts adds E and Q (model/contexts.py)."""
     rng = np.random.default_rng(seed)
     b = np.zeros(4 * n_hidden)
     b[:n_hidden] = FORGET_BIAS
@@ -47,7 +60,15 @@ def init_params(n_in: int, n_hidden: int, n_out: int, seed: int = 0, dtype: DTyp
         "V": rng.standard_normal((n_out, n_hidden)) / np.sqrt(n_hidden),
         "c": np.zeros(n_out),
     }
+    if with_contexts:
+        params |= contexts.init_params(n_hidden, rng)
     return {name: array.astype(dtype) for name, array in params.items()}
+
+
+def init_params_with_contexts(
+    n_in: int, n_hidden: int, n_out: int, seed: int = 0, dtype: DTypeLike = np.float64
+) -> Params:
+    return init_params(n_in, n_hidden, n_out, seed, dtype, with_contexts=True)
 
 
 def check_params(params: Params) -> tuple[int, int, int]:
@@ -66,7 +87,12 @@ def check_params(params: Params) -> tuple[int, int, int]:
         "V": (n_out, n_hidden),
         "c": (n_out,),
     }
+    if "E" in params or "Q" in params:
+        expected["E"] = (2**contexts.BUCKET_BITS, contexts.DIMENSION)
+        expected["Q"] = (4 * n_hidden, contexts.DIMENSION)
     for name, shape in expected.items():
+        if name not in params:
+            raise ValueError(f"params: missing arrays ['{name}']")
         if params[name].shape != shape:
             raise ValueError(f"params: {name} has shape {params[name].shape}, expected {shape}")
     return n_in, n_hidden, n_out
@@ -85,6 +111,8 @@ class Cache:
     h, s   : shape (T + 1, batch, H); index 0 is the zero state
     gates  : shape (T, batch, 4H); f, i, o after the sigmoid, c_tilde after the tanh
     tanh_s : shape (T, batch, H), tanh(s_t)
+    rows, e, context_mask : the contexts' buckets (T, batch, ORDERS - 1), e_t (T, batch, D) and
+             its dropout mask (T, batch, 1), when the model has contexts
     """
 
     inputs: Array
@@ -92,9 +120,12 @@ class Cache:
     s: Array
     gates: Array
     tanh_s: Array
+    rows: Array | None = None
+    e: Array | None = None
+    context_mask: Array | None = None
 
 
-def forward(params: Params, inputs: Array) -> Cache:
+def forward(params: Params, inputs: Array, context_mask: Array | None = None) -> Cache:
     """Every h_t and s_t for index sequences inputs (batch, T), from the zero state."""
     U, W, b = params["U"], params["W"], params["b"]
     batch, T = inputs.shape
@@ -102,6 +133,11 @@ def forward(params: Params, inputs: Array) -> Cache:
     h = np.zeros((T + 1, batch, H), W.dtype)
     s = np.zeros_like(h)
     gates = np.take(U.T + b, inputs.T, axis=0)  # (T, batch, 4H): U x_t + b for every step
+    rows = e = None
+    if "E" in params:
+        rows = contexts.buckets(inputs)
+        e = contexts.embeddings(params["E"], rows, context_mask)
+        gates += (e.reshape(-1, e.shape[-1]) @ params["Q"].T).reshape(gates.shape)  # Q e_t
     tanh_s = np.empty((T, batch, H), W.dtype)
     for t in range(T):
         a = gates[t]
@@ -112,7 +148,7 @@ def forward(params: Params, inputs: Array) -> Cache:
         s[t + 1] = f * s[t] + i * c_tilde
         np.tanh(s[t + 1], out=tanh_s[t])
         np.multiply(o, tanh_s[t], out=h[t + 1])
-    return Cache(inputs, h, s, gates, tanh_s)
+    return Cache(inputs, h, s, gates, tanh_s, rows, e, context_mask)
 
 
 def logits(params: Params, h: Array) -> Array:
@@ -165,13 +201,16 @@ def backward(params: Params, cache: Cache, dz: Array, mask: Array | None = None)
     da_flat = da.reshape(-1, 4 * H)
     dU_T = np.zeros((params["U"].shape[1], 4 * H), W.dtype)
     np.add.at(dU_T, cache.inputs.T.reshape(-1), da_flat)  # U x_t is column x_t of U
-    return {
+    grads = {
         "U": np.ascontiguousarray(dU_T.T),
         "W": da_flat.T @ cache.h[:-1].reshape(-1, H),
         "b": da_flat.sum(axis=0),
         "V": dz_flat.T @ h_out.reshape(-1, H),
         "c": dz_flat.sum(axis=0),
     }
+    if cache.rows is not None and cache.e is not None:
+        grads |= contexts.gradients(params["E"], params["Q"], cache.rows, cache.e, da, cache.context_mask)
+    return grads
 
 
 def dropout_mask(shape: tuple[int, ...], rate: float, rng: np.random.Generator, dtype: DTypeLike) -> Array:
@@ -187,12 +226,18 @@ def loss_and_grads(
     targets: Array,
     dropout: float = 0.0,
     rng: np.random.Generator | None = None,
+    context_dropout: float = 0.0,
 ) -> tuple[float, Params]:
     """(L, gradients) for index arrays inputs and targets of shape (batch, T)."""
-    cache = forward(params, inputs)
+    rng = rng or np.random.default_rng()
+    dtype = params["W"].dtype
+    context_mask = None
+    if context_dropout > 0 and "E" in params:
+        context_mask = dropout_mask((inputs.shape[1], inputs.shape[0], 1), context_dropout, rng, dtype)
+    cache = forward(params, inputs, context_mask)
     mask = None
     if dropout > 0:
-        mask = dropout_mask(cache.tanh_s.shape, dropout, rng or np.random.default_rng(), cache.h.dtype)
+        mask = dropout_mask(cache.tanh_s.shape, dropout, rng, dtype)
     h_out = cache.h[1:] if mask is None else cache.h[1:] * mask
     loss, dz = loss_and_output_gradient(logits(params, h_out), targets)
     return loss, backward(params, cache, dz, mask)

@@ -13,7 +13,11 @@ from typing import Any
 CORPUS_ENV = "CHAR_RNN_CORPUS"
 DEFAULT_CORPUS = Path("data/origin_of_species.txt")
 AT_LEAST_ONE = ("hidden", "seq_length", "samples", "stride", "epochs", "lr_segment", "batch_size")
-ARCHITECTURES = ("rnn", "lstm")  # model.language_model.ARCHITECTURES, named here without NumPy
+ARCHITECTURES = (
+    "rnn",
+    "lstm",
+    "lstm-contexts",
+)  # model.language_model.ARCHITECTURES, named here without NumPy
 
 
 def option(default: Any, help: str, choices: tuple[str, ...] | None = None, shown: str | None = None) -> Any:
@@ -46,6 +50,9 @@ class TrainingConfig:
     clip: float = option(5.0, "clip each gradient entry to +-CLIP; 0 = off")
     clip_norm: float = option(0.0, "scale the gradients down to this global L2 norm; 0 = off")
     dropout: float = option(0.0, "dropout rate on h before the output layer (lstm)")
+    context_dropout: float = option(
+        0.0, "rate at which a position's context embedding is dropped (lstm-contexts)"
+    )
     patience: int = option(0, "stop after this many epochs without a better validation accuracy; 0 = never")
     dtype: str = option("float32", "floating-point type of the weights", choices=("float32", "float64"))
     seed: int = option(0, "random seed of the initial weights and the window order")
@@ -68,8 +75,11 @@ class TrainingConfig:
         found += [
             (name, "must be >= 0") for name in ("clip", "clip_norm", "patience") if getattr(self, name) < 0
         ]
-        if not 0 <= self.dropout < 1:
-            found.append(("dropout", "must be in [0, 1)"))
+        found += [
+            (name, "must be in [0, 1)")
+            for name in ("dropout", "context_dropout")
+            if not 0 <= getattr(self, name) < 1
+        ]
         if self.recipe not in RECIPES:
             found.append(("recipe", f"must be one of {sorted(RECIPES)}"))
         return found
@@ -80,7 +90,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "assignment": {},
     "darwin-lstm": {
         "out": Path("runs/darwin-lstm"),
-        "architecture": "lstm",
+        "architecture": "lstm-contexts",
         "hidden": 512,
         "seq_length": 64,
         "epochs": 12,
@@ -92,6 +102,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "clip": 0.0,
         "clip_norm": 5.0,
         "dropout": 0.1,
+        "context_dropout": 0.1,
         "patience": 3,
     },
 }

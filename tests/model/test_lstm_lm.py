@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import lstm, lstm_lm
+from model import contexts, lstm, lstm_lm
 
 SHAPES = [(steps, batch) for steps in (1, 2, 5, 12) for batch in (1, 3)]
 N_IN, N_HIDDEN, N_OUT = 6, 5, 4
@@ -132,3 +132,68 @@ def test_training_lowers_the_loss_on_a_repeated_phrase() -> None:
         for name in lstm_lm.PARAM_NAMES:
             params[name] -= 0.5 * grads[name]
     assert loss < 0.25 * first
+
+
+@pytest.fixture
+def small_contexts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """16 rows of 3 columns, contexts of 2..4 characters: small enough for finite differences."""
+    monkeypatch.setattr(contexts, "BUCKET_BITS", 4)
+    monkeypatch.setattr(contexts, "DIMENSION", 3)
+    monkeypatch.setattr(contexts, "ORDERS", 4)
+
+
+def test_context_buckets_are_the_documented_hash(small_contexts: None) -> None:
+    def bucket(code: int, k: int) -> int:
+        multiplier = 0x9E3779B97F4A7C15 + 2 * k
+        return ((code * multiplier) % 2**64) >> (64 - 4)
+
+    rows = contexts.buckets(np.array([[1, 2, 0]]))  # x_1 = 1, x_2 = 2, x_3 = 0
+    assert rows.shape == (3, 1, 3)
+    assert rows[1, 0].tolist() == [bucket(3 + 2 * 28, 2), bucket(3 + 2 * 28, 3), bucket(3 + 2 * 28, 4)]
+    assert rows[2, 0, 1] == bucket(1 + 3 * 28 + 2 * 28**2, 3)  # "a b" then space, order 3
+    assert rows[0, 0, 0] == bucket(2, 2)  # at the window's start the context is shorter
+
+
+def test_a_context_hashes_alike_wherever_it_stands(small_contexts: None) -> None:
+    rows = contexts.buckets(np.array([[5, 1, 2, 3, 4, 1, 2, 3, 4]]))
+    np.testing.assert_array_equal(rows[4, 0], rows[8, 0])  # "1 2 3 4" ends at both
+
+
+@pytest.mark.parametrize("context_dropout", [0.0, 0.5])
+def test_context_gradients_match_central_differences(small_contexts: None, context_dropout: float) -> None:
+    rng = np.random.default_rng(11)
+    params = lstm_lm.init_params(N_IN, N_HIDDEN, N_OUT, seed=2, with_contexts=True)
+    params["E"] = rng.standard_normal(params["E"].shape)
+    inputs, targets = batch_of(5, 2, seed=8)
+    mask = None
+    if context_dropout:
+        mask = lstm_lm.dropout_mask((5, 2, 1), context_dropout, np.random.default_rng(4), np.float64)
+
+    def loss_of() -> float:
+        cache = lstm_lm.forward(params, inputs, mask)
+        return lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, cache.h[1:]), targets)[0]
+
+    cache = lstm_lm.forward(params, inputs, mask)
+    _, dz = lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, cache.h[1:]), targets)
+    grads = lstm_lm.backward(params, cache, dz)
+    eps = 1e-6
+    for name in lstm_lm.CONTEXT_PARAM_NAMES:
+        numeric = np.zeros_like(params[name])
+        for index in np.ndindex(params[name].shape):
+            original = params[name][index]
+            params[name][index] = original + eps
+            plus = loss_of()
+            params[name][index] = original - eps
+            minus = loss_of()
+            params[name][index] = original
+            numeric[index] = (plus - minus) / (2 * eps)
+        assert relative_error(grads[name], numeric) < 1e-6, name
+    assert np.count_nonzero(grads["E"].any(axis=1)) <= 2 * 5 * 3  # only the rows looked up
+
+
+def test_check_params_wants_both_context_arrays(small_contexts: None) -> None:
+    params = lstm_lm.init_params(N_IN, N_HIDDEN, N_OUT, with_contexts=True)
+    assert lstm_lm.check_params(params) == (N_IN, N_HIDDEN, N_OUT)
+    del params["Q"]
+    with pytest.raises(ValueError, match=r"missing arrays \['Q'\]"):
+        lstm_lm.check_params(params)

@@ -76,5 +76,7 @@ def test_the_best_epoch_is_kept_not_the_last(tmp_path: Path) -> None:
 
 
 def test_a_diverging_run_stops_with_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(FloatingPointError, match="epoch 1: the loss became nan; lower --lr or set --clip-norm"):
+    with pytest.raises(
+        FloatingPointError, match="epoch 1: the loss became nan; lower --lr or set --clip-norm"
+    ):
         train(tmp_path / "run", lr=float("inf"), clip_norm=0.0, optimizer="sgd", epochs=1)
