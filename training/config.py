@@ -92,7 +92,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "out": Path("runs/darwin-lstm"),
         "architecture": "lstm-contexts",
         "hidden": 512,
-        "seq_length": 64,
+        "seq_length": 32,
         "epochs": 12,
         "lr": 0.003,
         "lr_segment": 1,
