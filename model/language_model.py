@@ -44,6 +44,14 @@ ARCHITECTURES = {
         lstm_lm.check_params,
         lstm_lm.next_char_logits,
     ),
+    "lstm-contexts": Architecture(
+        "lstm-contexts",
+        "LSTM with hashed context embeddings",
+        lstm_lm.CONTEXT_PARAM_NAMES,
+        lstm_lm.init_params_with_contexts,
+        lstm_lm.check_params,
+        lstm_lm.next_char_logits,
+    ),
 }
 
 

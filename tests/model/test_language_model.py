@@ -22,7 +22,9 @@ def lstm_model(context: int = 6) -> LanguageModel:
 
 def test_architecture_lookup_names_the_known_ones() -> None:
     assert architecture("lstm").param_names == ("U", "W", "b", "V", "c")
-    with pytest.raises(ValueError, match=r"architecture: 'gru' is not one of \['lstm', 'rnn'\]"):
+    with pytest.raises(
+        ValueError, match=r"architecture: 'gru' is not one of \['lstm', 'lstm-contexts', 'rnn'\]"
+    ):
         architecture("gru")
 
 
