@@ -10,7 +10,9 @@ from service.deps import ModelsDep
 from service.schemas import HealthResponse, MessageResponse, ModelInfo, ModelList, RecordedAccuracy
 
 router = APIRouter(tags=["model"])
-UNKNOWN_MODEL: dict[int | str, dict[str, Any]] = {404: {"model": MessageResponse, "description": "No model of that name is served"}}
+UNKNOWN_MODEL: dict[int | str, dict[str, Any]] = {
+    404: {"model": MessageResponse, "description": "No model of that name is served"}
+}
 ModelQuery = Annotated[
     str | None, Query(description="A model named by GET /models; without it, the default model.")
 ]

@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import artifact
+from model import artifact, lstm_lm
 from model.artifact import ArtifactError, load, save, sha256_file
-from model import lstm_lm
 from model.language_model import ARCHITECTURES
 from model.rnn import PARAM_NAMES, Params, init_params
 

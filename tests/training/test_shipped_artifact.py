@@ -73,13 +73,13 @@ def test_shipped_metrics_are_recomputed_from_the_weights(corpus_text: str) -> No
 @pytest.mark.slow
 def test_shipped_baseline_and_sentence_are_the_n_grams(corpus_text: str) -> None:
     manifest = load(SHIPPED).manifest
-    reference = baseline.on_splits(corpus_text, evaluation_splits(len(corpus_text)), manifest["baseline"]["order"])
+    reference = baseline.on_splits(
+        corpus_text, evaluation_splits(len(corpus_text)), manifest["baseline"]["order"]
+    )
     assert manifest["baseline"]["order"] == baseline.DEFAULT_ORDER
     for split in ("validation", "test"):
         assert manifest["baseline"][split] == reference[split].as_dict(), split
-    test = evaluate(
-        load(SHIPPED).model, encode(corpus_text), Positions.from_dict(manifest["data"]["test"])
-    )
+    test = evaluate(load(SHIPPED).model, encode(corpus_text), Positions.from_dict(manifest["data"]["test"]))
     assert manifest["sentence"] == sentence("RNN", 10, test, reference["test"])
     # The assignment's model answers the assignment; the n-gram is far ahead on unseen text.
     assert manifest["baseline"]["test"]["accuracy"] > manifest["metrics"]["test"]["accuracy"] + 0.3
