@@ -141,3 +141,24 @@ def test_the_start_logs_each_model_and_marks_the_default(two_models: Path, tmp_p
     assert f"serving test-rnn-16 (rnn 27-16-27, context 10) [default] from {two_models / 'rnn'}" in log
     assert "models test-lstm-8, test-rnn-16 warmed up; ready" in log
     assert load(two_models / "rnn").name == "test-rnn-16"
+
+
+def test_without_a_recorded_sentence_the_service_writes_it(artifact: Artifact) -> None:
+    manifest = {key: value for key, value in artifact.manifest.items() if key not in ("sentence", "baseline")}
+    manifest["metrics"] = {"test": {"accuracy": 0.25, "samples": 124}}
+    recorded = Predictor(Artifact(artifact.path, artifact.params, manifest), 1000).recorded
+    assert (recorded.validation, recorded.train, recorded.baseline) == (None, None, None)
+    assert recorded.sentence == (
+        "The ReLU RNN guesses the next character correctly 25.0% of the time on 124 test positions, "
+        "each from the 10 characters before it"
+    )
+
+
+def test_a_manifest_field_the_service_cannot_read_is_named(artifact: Artifact) -> None:
+    manifest = {**artifact.manifest, "metrics": {"test": {"accuracy": 1.5, "samples": 10}}}
+    with pytest.raises(ArtifactError) as raised:
+        Predictor(Artifact(artifact.path, artifact.params, manifest), 1000)
+    assert str(raised.value) == (
+        f"{artifact.path / 'manifest.json'}: field metrics.test.accuracy: "
+        "Input should be less than or equal to 1"
+    )
