@@ -20,7 +20,9 @@ COPY service/ service/
 # --no-deps keeps the lock's versions; pip check fails the build if the lock misses one.
 RUN pip install --no-deps . && pip check
 
-# Baked in; to serve another one, mount it and set CHAR_RNN_ARTIFACT (see docker-compose.yml).
+# Baked in; every directory under /app/artifacts is served (CHAR_RNN_ARTIFACTS defaults to
+# artifacts, relative to the WORKDIR). To serve another artifact alone, mount it and set
+# CHAR_RNN_ARTIFACT (see docker-compose.yml); CHAR_RNN_ARTIFACTS stays unset here so that works.
 COPY artifacts/ artifacts/
 
 # Files stay root-owned and read-only to the service, which runs as an unprivileged user.
@@ -29,8 +31,7 @@ RUN groupadd --system --gid 10001 app \
 USER 10001:10001
 
 ENV HOST=0.0.0.0 \
-    PORT=8000 \
-    CHAR_RNN_ARTIFACT=/app/artifacts/char-rnn-assignment
+    PORT=8000
 EXPOSE 8000
 
 # python:3.11-slim has no curl: ask /health/ready with the standard library (non-2xx raises,

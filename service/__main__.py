@@ -1,7 +1,7 @@
-"""python -m service [--host H] [--port P] [--artifact DIR]: the one serve command.
+"""python -m service [--host H] [--port P] [--artifact DIR | --artifacts DIRS]: the one serve command.
 
 make serve, the container's CMD and the tests run it. Reads the settings (the options override
-the environment), loads and verifies the artifact, then serves on HOST:PORT. Any problem
+the environment), loads and verifies every artifact, then serves on HOST:PORT. Any problem
 before serving is one line on stderr and exit status 2: a broken model is never served.
 """
 
@@ -22,6 +22,7 @@ from types import FrameType  # noqa: E402
 from model.artifact import ArtifactError  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
+from service.models import ModelRegistry  # noqa: E402
 from service.server import serve  # noqa: E402
 from service.settings import SettingsError, load_settings  # noqa: E402
 
@@ -35,9 +36,19 @@ def parse_overrides(argv: list[str] | None) -> dict[str, object]:
     )
     parser.add_argument("--host", help="address to listen on (overrides HOST; default 127.0.0.1)")
     parser.add_argument("--port", help="port to listen on (overrides PORT; default 8000)")
-    parser.add_argument("--artifact", help="artifact directory (overrides CHAR_RNN_ARTIFACT)")
+    parser.add_argument("--artifact", help="serve this one artifact directory (overrides CHAR_RNN_ARTIFACT)")
+    parser.add_argument(
+        "--artifacts",
+        help="a directory of artifacts, or a comma-separated list of artifact directories "
+        "(overrides CHAR_RNN_ARTIFACTS; default artifacts)",
+    )
     args = parser.parse_args(argv)
-    given = {"HOST": args.host, "PORT": args.port, "CHAR_RNN_ARTIFACT": args.artifact}
+    given = {
+        "HOST": args.host,
+        "PORT": args.port,
+        "CHAR_RNN_ARTIFACT": args.artifact,
+        "CHAR_RNN_ARTIFACTS": args.artifacts,
+    }
     return {name: value for name, value in given.items() if value is not None}
 
 
@@ -50,16 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings)
-    info = app.state.predictor.info
-    logging.getLogger("service").info(
-        "serving %s (%d-%d-%d, seq_length %d) from %s",
-        info.name,
-        info.n_in,
-        info.n_hidden,
-        info.n_out,
-        info.seq_length,
-        settings.artifact_path,
-    )
+    log_models(app.state.models)
     # On SIGTERM the server drains for DRAIN_SECONDS (see service.server), then, as on SIGINT,
     # stops accepting connections, lets in-flight requests finish (for at most
     # GRACEFUL_SHUTDOWN_SECONDS), then raises the signal again with the handler that was there
@@ -68,6 +70,23 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(shutdown_signal, _exit_cleanly)
     serve(app, settings)
     return 0
+
+
+def log_models(models: ModelRegistry) -> None:
+    """One line per model served, the default marked."""
+    for predictor in models.predictors:
+        info = predictor.info
+        logging.getLogger("service").info(
+            "serving %s (%s %d-%d-%d, context %d)%s from %s",
+            info.name,
+            info.architecture,
+            info.n_in,
+            info.n_hidden,
+            info.n_out,
+            info.context,
+            " [default]" if predictor is models.default else "",
+            predictor.path,
+        )
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

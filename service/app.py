@@ -6,12 +6,11 @@ from anyio import CapacityLimiter
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from model.artifact import Artifact
 from model.version import package_version
 from service import errors
 from service.metrics import Metrics, RequestMetrics
 from service.middleware import AccessLog, BodySizeLimit
-from service.predictor import Predictor, load_predictor
+from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import RequestID
@@ -20,23 +19,22 @@ from service.schemas import MessageResponse
 from service.settings import Settings
 
 DESCRIPTION = (
-    "A character-level RNN (27 symbols: space and a-z) trained with hand-written BPTT in NumPy on "
-    "Darwin's *On the Origin of Species*, plus one step of an LSTM cell. Every answer is JSON; "
-    "bad input gets a 4xx naming the field."
+    "Character-level language models (27 symbols: space and a-z; RNNs and LSTMs trained with "
+    "hand-written BPTT in NumPy) on Darwin's *On the Origin of Species*, several served at once "
+    "(GET /models), plus one step of an LSTM cell. Every answer is JSON; bad input gets a 4xx "
+    "naming the field."
 )
 
 
-def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
-    """The service on `artifact`, or on the one at settings.artifact (ArtifactError if unusable)."""
-    predictor = (
-        Predictor(artifact, settings.max_text_chars, settings.predict_cache_size)
-        if artifact is not None
-        else load_predictor(settings.artifact_path, settings.max_text_chars, settings.predict_cache_size)
-    )
-    readiness, service_metrics = Readiness(), Metrics(predictor.cache)
+def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastAPI:
+    """The service on `models`, or on the artifacts the settings name (ArtifactError if one is
+    unusable, SettingsError if DEFAULT_MODEL is not among them)."""
+    models = models if models is not None else load_registry(settings)
+    readiness = Readiness()
+    service_metrics = Metrics({predictor.name: predictor.cache for predictor in models.predictors})
     app = FastAPI(
         title="char-rnn-service",
-        lifespan=lifespan_for(predictor, readiness, service_metrics),
+        lifespan=lifespan_for(models, readiness, service_metrics),
         version=package_version(),
         description=DESCRIPTION,
         debug=False,
@@ -46,7 +44,7 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
         },
     )
     app.state.settings = settings
-    app.state.predictor = predictor
+    app.state.models = models
     app.state.evaluation_limiter = CapacityLimiter(settings.max_concurrent_evaluations)
     app.state.readiness = readiness
     app.state.metrics = service_metrics

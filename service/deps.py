@@ -8,14 +8,14 @@ from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
 from service.metrics import Metrics
-from service.predictor import Predictor
+from service.models import ModelRegistry
 from service.readiness import Readiness
 from service.settings import Settings
 
 
-async def get_predictor(request: Request) -> Predictor:
-    predictor: Predictor = request.app.state.predictor
-    return predictor
+async def get_models(request: Request) -> ModelRegistry:
+    models: ModelRegistry = request.app.state.models
+    return models
 
 
 async def get_settings(request: Request) -> Settings:
@@ -38,7 +38,7 @@ async def get_readiness(request: Request) -> Readiness:
     return readiness
 
 
-PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+ModelsDep = Annotated[ModelRegistry, Depends(get_models)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EvaluationLimiterDep = Annotated[CapacityLimiter, Depends(get_evaluation_limiter)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from model.errors import ArgumentError
+from service.models import UnknownModel
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import request_id_of
 
@@ -75,6 +76,12 @@ async def argument_error_handler(request: Request, exc: Exception) -> JSONRespon
     return unprocessable(request, [{"type": exc.kind, "loc": ("body", *exc.path), "msg": exc.message}])
 
 
+async def unknown_model_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A model name that is not served: 404, naming those that are."""
+    assert isinstance(exc, UnknownModel)
+    return error_response(request, 404, str(exc))
+
+
 async def http_error_handler(request: Request, exc: Exception) -> Response:
     """FastAPI's own 404/405 answers; a 405's Allow lists every method of the path, not one route's."""
     assert isinstance(exc, StarletteHTTPException)
@@ -110,5 +117,6 @@ def install(app: FastAPI) -> None:
     """Register the handlers above on `app`."""
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(ArgumentError, argument_error_handler)
+    app.add_exception_handler(UnknownModel, unknown_model_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests per route and status, batch sizes, the cache, the loaded model.
+"""Prometheus metrics: requests per route and status; batch sizes, the cache and loading per model.
 
 Each app has its own registry, so the app factory can build many apps in one process (tests)
 without metrics colliding; GET /metrics exposes that registry.
@@ -7,7 +7,7 @@ without metrics colliding; GET /metrics exposes that registry.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -24,26 +24,35 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 5000)
 
 
 class CacheCollector(Collector):
-    """The predict cache's own counts, read at scrape time: nothing added to the hot path."""
+    """Each model's predict cache counts, read at scrape time: nothing added to the hot path."""
 
-    def __init__(self, cache: RankingCache) -> None:
-        self.cache = cache
+    def __init__(self, caches: Mapping[str, RankingCache]) -> None:
+        self.caches = caches
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        hits, misses, entries = self.cache.stats()
-        yield CounterMetricFamily(
-            "char_rnn_predict_cache_hits", "/predict-next windows answered from the cache", value=hits
+        hits = CounterMetricFamily(
+            "char_rnn_predict_cache_hits", "/predict-next windows answered from the cache", labels=["model"]
         )
-        yield CounterMetricFamily(
-            "char_rnn_predict_cache_misses", "/predict-next windows that needed a forward pass", value=misses
+        misses = CounterMetricFamily(
+            "char_rnn_predict_cache_misses",
+            "/predict-next windows that needed a forward pass",
+            labels=["model"],
         )
-        yield GaugeMetricFamily("char_rnn_predict_cache_entries", "Windows held in the cache", value=entries)
+        entries = GaugeMetricFamily(
+            "char_rnn_predict_cache_entries", "Windows held in the cache", labels=["model"]
+        )
+        for model, cache in self.caches.items():
+            hit_count, miss_count, entry_count = cache.stats()
+            hits.add_metric([model], hit_count)
+            misses.add_metric([model], miss_count)
+            entries.add_metric([model], entry_count)
+        yield from (hits, misses, entries)
 
 
 class Metrics:
     """The registry and every metric the service updates."""
 
-    def __init__(self, cache: RankingCache) -> None:
+    def __init__(self, caches: Mapping[str, RankingCache]) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests",
@@ -60,7 +69,8 @@ class Metrics:
         )
         self.batch_sizes = Histogram(
             "char_rnn_batch_size",
-            "Texts per accepted /predict-next/batch request",
+            "Texts per accepted /predict-next/batch request, by model",
+            ["model"],
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
@@ -70,7 +80,7 @@ class Metrics:
             ["model"],
             registry=self.registry,
         )
-        self.registry.register(CacheCollector(cache))
+        self.registry.register(CacheCollector(caches))
 
 
 def route_label(scope: Scope) -> str:

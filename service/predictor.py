@@ -1,6 +1,6 @@
 """The loaded model and everything the handlers need from it, precomputed once at start.
 
-A Predictor is never mutated after construction and model.rnn's functions are pure, so one
+A Predictor is never mutated after construction and a LanguageModel's methods are pure, so one
 instance serves every thread of the pool at once.
 """
 
@@ -16,11 +16,11 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from model.accuracy import Accuracy, accuracy_on_text, sentence
+from model.accuracy import Accuracy, evaluate, sentence, text_positions
 from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
 from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
 from model.errors import ArgumentError
-from model.rnn import generate, next_char_probabilities
+from model.language_model import ARCHITECTURES
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
 
 
@@ -72,32 +72,37 @@ class Predictor:
     """Prediction, generation and evaluation on one verified artifact."""
 
     def __init__(self, artifact: Artifact, max_text_chars: int, cache_size: int = 4096) -> None:
-        self.params = artifact.params
-        self.seq_length = artifact.seq_length
+        self.path = artifact.path
+        self.model = artifact.model
+        self.context = artifact.context
         self.max_text_chars = max_text_chars
         self.info = describe(artifact)
         self.recorded = recorded_accuracy(self.info, artifact.path / MANIFEST_FILE)
         # The answer depends on the window alone, so a repeated window skips the forward pass.
         self.cache = RankingCache(cache_size)
-        # Enough raw characters to hold seq_length simplified ones unless punctuation dominates.
-        self._tail_chars = 4 * self.seq_length + 64
+        # Enough raw characters to hold `context` simplified ones unless punctuation dominates.
+        self._tail_chars = 4 * self.context + 64
+
+    @property
+    def name(self) -> str:
+        return self.info.name
 
     def window(self, text: str) -> str:
-        """The last seq_length characters of simplify(text); ArgumentError if it has no letter.
+        """The last `context` characters of simplify(text); ArgumentError if it has no letter.
 
         Simplifying only a tail of the text gives the same last characters whenever that tail
-        simplifies to at least seq_length characters with a letter among them, so the work does
+        simplifies to at least `context` characters with a letter among them, so the work does
         not grow with the text; otherwise the whole text is simplified.
         """
         self._check_length(text)
         simplified = simplify(text[-self._tail_chars :])
-        if len(simplified) < self.seq_length or not simplified.strip():
+        if len(simplified) < self.context or not simplified.strip():
             simplified = simplify(text)
             if not simplified.strip():
                 raise ArgumentError(
                     ("text",), "Text simplifies to nothing but spaces: the model reads only a-z"
                 )
-        return simplified[-self.seq_length :]
+        return simplified[-self.context :]
 
     def windows(self, texts: Sequence[str]) -> list[str]:
         """The window of each text; ArgumentError names the first unusable one by its index."""
@@ -120,7 +125,7 @@ class Predictor:
             by_length.setdefault(len(window), []).append(position)
         for length, positions in by_length.items():
             indices = encode("".join(windows[p] for p in positions)).reshape(len(positions), length)
-            result[positions] = next_char_probabilities(self.params, indices)
+            result[positions] = self.model.probabilities(indices)
         return result
 
     def ranking(self, window: str) -> Ranking:
@@ -149,21 +154,22 @@ class Predictor:
 
     def generate(self, window: str, n: int, temperature: float, seed: int | None) -> str:
         """n characters continuing `window` (the assignment notebook's Generate)."""
-        produced = generate(self.params, encode(window), n, self.seq_length, temperature, seed)
-        return decode(produced)
+        return decode(self.model.generate(encode(window), n, temperature, seed))
 
     def accuracy(self, text: str) -> Accuracy:
-        """How often each seq_length window of the simplified text predicts its next character."""
+        """model.accuracy's measure on the simplified text: every position after its first
+        letter, each predicted from the (at most) `context` characters before it."""
         self._check_length(text)
         indices = encode(simplify(text))
-        if indices.size <= self.seq_length:
+        positions = text_positions(indices)
+        if positions is None:
             raise ArgumentError(
                 ("text",),
-                f"Text simplifies to {indices.size} characters; at least seq_length + 1 = "
-                f"{self.seq_length + 1} are needed for one window",
+                f"Text simplifies to {indices.size} characters with none after a letter; "
+                "at least a letter and one character after it are needed",
                 "too_short",
             )
-        return accuracy_on_text(self.params, indices, self.seq_length)
+        return evaluate(self.model, indices, positions)
 
     def _check_length(self, text: str) -> None:
         if len(text) > self.max_text_chars:
@@ -182,10 +188,18 @@ def load_predictor(directory: Path, max_text_chars: int, cache_size: int = 4096)
 def describe(artifact: Artifact) -> ModelInfo:
     """GET /model's answer; ArtifactError if the manifest lacks what the service reports."""
     manifest = artifact.manifest
-    n_hidden, n_in = artifact.params["U"].shape
+    n_in, n_hidden, n_out = artifact.architecture.check_params(artifact.params)
+    parameters = sum(int(array.size) for array in artifact.params.values())
     try:
         return ModelInfo.model_validate(
-            {**manifest, "name": artifact.name, "n_in": n_in, "n_hidden": n_hidden, "n_out": n_in}
+            {
+                **manifest,
+                "name": artifact.name,
+                "n_in": n_in,
+                "n_hidden": n_hidden,
+                "n_out": n_out,
+                "parameters": parameters,
+            }
         )
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
@@ -194,16 +208,24 @@ def describe(artifact: Artifact) -> ModelInfo:
 
 
 def recorded_accuracy(info: ModelInfo, manifest_path: Path) -> RecordedAccuracy:
-    """GET /accuracy's answer: the manifest's metrics and the sentence that reads them."""
-    splits = {}
-    for split in ("train", "heldout"):
-        if split not in info.metrics:
-            raise ArtifactError(f"{manifest_path}: field metrics.{split}: missing")
-        splits[split] = info.metrics[split]
+    """GET /accuracy's answer: the manifest's metrics, the n-gram's on the same positions, and
+    the sentence that reads them (the manifest's own, else written here from the figures)."""
+    if "test" not in info.metrics:
+        raise ArtifactError(f"{manifest_path}: field metrics.test: missing")
+    test = info.metrics["test"]
+    reference = info.baseline.test if info.baseline is not None else None
+    line = info.sentence or sentence(
+        ARCHITECTURES[info.architecture].description,
+        info.context,
+        _as_accuracy(test),
+        _as_accuracy(reference) if reference is not None else None,
+    )
     return RecordedAccuracy(
-        train=splits["train"],
-        heldout=splits["heldout"],
-        sentence=sentence(_as_accuracy(splits["train"]), _as_accuracy(splits["heldout"])),
+        test=test,
+        validation=info.metrics.get("validation"),
+        train=info.metrics.get("train"),
+        baseline=info.baseline,
+        sentence=line,
     )
 
 

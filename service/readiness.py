@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from service.metrics import Metrics
+from service.models import ModelRegistry
 from service.predictor import Predictor
 
 State = Literal["starting", "ready", "draining"]
@@ -50,23 +51,24 @@ class Readiness:
 
 def warm_up(predictor: Predictor) -> None:
     """One forward pass through every code path a first request would take, outside the cache."""
-    window = "a" * predictor.seq_length
-    predictor.probabilities([window, window[1:]])
+    window = "a" * predictor.context
+    predictor.probabilities([window, window[: max(1, len(window) - 1)]])
     predictor.generate(window, 1, 1.0, seed=0)
 
 
 def lifespan_for(
-    predictor: Predictor, readiness: Readiness, metrics: Metrics
+    models: ModelRegistry, readiness: Readiness, metrics: Metrics
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """The app's lifespan: warm up, report ready; on shutdown report draining."""
+    """The app's lifespan: warm up every model, report ready; on shutdown report draining."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         readiness.mark_starting()
-        await run_in_threadpool(warm_up, predictor)
-        metrics.model_loaded.labels(predictor.info.name).set(1)
+        for predictor in models.predictors:
+            await run_in_threadpool(warm_up, predictor)
+            metrics.model_loaded.labels(predictor.name).set(1)
         readiness.mark_ready()
-        logger.info("model %s warmed up; ready", predictor.info.name)
+        logger.info("models %s warmed up; ready", ", ".join(models.names))
         try:
             yield
         finally:

@@ -30,6 +30,10 @@ class StrictBody(BaseModel):
 
 
 Text = Annotated[str, Field(min_length=1, description=TEXT_DESCRIPTION)]
+ModelName = Annotated[
+    str | None,
+    Field(description="A model named by GET /models; without it, the default model."),
+]
 TopK = Annotated[
     int, Field(ge=1, le=ALPHABET_SIZE, description="How many of the most probable characters to list.")
 ]
@@ -42,11 +46,13 @@ Matrix = Annotated[list[MatrixRow], Field(min_length=1, max_length=LSTM_MAX_SIZE
 class PredictNextRequest(StrictBody):
     text: Text
     top_k: TopK = 5
+    model: ModelName = None
 
 
 class PredictBatchRequest(StrictBody):
     texts: list[Text] = Field(min_length=1, description="Up to MAX_BATCH texts (1000 by default).")
     top_k: TopK = 5
+    model: ModelName = None
 
 
 class CharProbability(BaseModel):
@@ -59,7 +65,7 @@ class CharProbability(BaseModel):
 class PredictNextResponse(BaseModel):
     next_char: str = Field(description="The most probable next character; equals top[0].char.")
     top: list[CharProbability] = Field(description="The top_k characters, most probable first.")
-    window: str = Field(description="The simplified characters the model read: the last seq_length.")
+    window: str = Field(description="The simplified characters the model read: its last `context`.")
 
 
 class PredictBatchResponse(BaseModel):
@@ -78,6 +84,7 @@ class GenerateRequest(StrictBody):
         "sampling from softmax(z / temperature).",
     )
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Random seed for sampling.")
+    model: ModelName = None
 
     @field_validator("temperature")
     @classmethod
@@ -94,40 +101,68 @@ class GenerateResponse(BaseModel):
 
 class AccuracyRequest(StrictBody):
     text: Text
+    model: ModelName = None
 
 
 class AccuracyResponse(BaseModel):
-    accuracy: float
+    accuracy: float = Field(description="correct / total, the share of positions ranked first.")
     correct: int
-    total: int = Field(description="Number of windows: len(simplified text) - seq_length.")
+    total: int = Field(
+        description="Positions scored: every character of the simplified text after its first "
+        "letter, each predicted from the (at most) context characters before it, as /predict-next "
+        "answers that text."
+    )
 
 
 class SplitAccuracy(BaseModel):
     accuracy: float = Field(ge=0.0, le=1.0)
-    samples: int = Field(ge=0)
+    bits_per_char: float | None = Field(
+        None, ge=0.0, description="Mean of -log2 of the probability given to the actual character."
+    )
+    samples: int = Field(ge=0, description="Positions scored.")
+
+
+class Baseline(BaseModel):
+    """The n-gram the model is measured against, on the same positions."""
+
+    method: str
+    order: int = Field(ge=0, description="Longest context the n-gram reads.")
+    validation: SplitAccuracy | None = None
+    test: SplitAccuracy
 
 
 class RecordedAccuracy(BaseModel):
-    train: SplitAccuracy
-    heldout: SplitAccuracy
+    test: SplitAccuracy = Field(description="On the last tenth of the corpus, never trained on.")
+    validation: SplitAccuracy | None = Field(None, description="On the text just before the test split.")
+    train: SplitAccuracy | None = Field(None, description="On the positions the model trained on.")
+    baseline: Baseline | None = Field(None, description="The n-gram's figures on the same positions.")
     sentence: str
 
 
 class ModelInfo(BaseModel):
     name: str
+    default: bool = Field(False, description="Whether requests that name no model get this one.")
+    architecture: str = Field(description="rnn or lstm.")
     format_version: int
     alphabet: str
     n_in: int
     n_hidden: int
     n_out: int
-    seq_length: int
+    parameters: int = Field(description="Number of weights.")
+    context: int = Field(description="Characters the model reads before each guess.")
     hyperparameters: dict[str, Any]
     metrics: dict[str, SplitAccuracy]
+    baseline: Baseline | None = None
+    sentence: str | None = None
     weights_sha256: str
     corpus_sha256: str | None = None
     created_at: str | None = None
     code_version: str | None = None
     training_seconds: float | None = None
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo] = Field(description="Every model served, in name order.")
 
 
 class HealthResponse(BaseModel):

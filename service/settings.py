@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from model.artifact import DEFAULT_ARTIFACT
+# Where the served artifacts live unless CHAR_RNN_ARTIFACTS or CHAR_RNN_ARTIFACT says otherwise.
+DEFAULT_ARTIFACTS = Path("artifacts")
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 LogFormat = Literal["text", "json"]
@@ -17,15 +18,22 @@ LogFormat = Literal["text", "json"]
 class Settings(BaseSettings):
     """Every knob of the service; the environment variable is the field's alias.
 
-    A relative CHAR_RNN_ARTIFACT is resolved against the current directory (the repository
-    root for `make serve`, /app in the container).
+    CHAR_RNN_ARTIFACTS names a directory of artifacts (every subdirectory is served) or a
+    comma-separated list of artifact directories; CHAR_RNN_ARTIFACT serves one artifact alone.
+    Relative paths are resolved against the current directory (the repository root for `make
+    serve`, /app in the container).
     """
 
     model_config = SettingsConfigDict(
         case_sensitive=False, extra="ignore", frozen=True, populate_by_name=True
     )
 
-    artifact: Path = Field(DEFAULT_ARTIFACT, alias="CHAR_RNN_ARTIFACT")
+    artifact: Path | None = Field(None, alias="CHAR_RNN_ARTIFACT")
+    artifacts: Annotated[tuple[Path, ...], NoDecode] = Field(
+        (DEFAULT_ARTIFACTS,), alias="CHAR_RNN_ARTIFACTS", min_length=1
+    )
+    # The model of requests that name none; without it, the best recorded test accuracy.
+    default_model: str | None = Field(None, alias="DEFAULT_MODEL", min_length=1)
     host: str = Field("127.0.0.1", alias="HOST", min_length=1)
     port: int = Field(8000, alias="PORT", ge=1, le=65535)
     max_text_chars: int = Field(100_000, alias="MAX_TEXT_CHARS", ge=1)
@@ -58,10 +66,24 @@ class Settings(BaseSettings):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
         return value
 
+    @field_validator("artifacts", mode="before")
+    @classmethod
+    def _split_artifacts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(Path(entry.strip()) for entry in value.split(",") if entry.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Settings:
+        if self.artifact is not None and "artifacts" in self.model_fields_set:
+            raise ValueError("set CHAR_RNN_ARTIFACT (one artifact) or CHAR_RNN_ARTIFACTS, not both")
+        return self
+
     @property
-    def artifact_path(self) -> Path:
-        """The artifact directory as an absolute path."""
-        return self.artifact if self.artifact.is_absolute() else Path.cwd() / self.artifact
+    def artifact_paths(self) -> tuple[Path, ...]:
+        """CHAR_RNN_ARTIFACT alone, else the entries of CHAR_RNN_ARTIFACTS, as absolute paths."""
+        chosen = (self.artifact,) if self.artifact is not None else self.artifacts
+        return tuple(path if path.is_absolute() else Path.cwd() / path for path in chosen)
 
 
 class SettingsError(Exception):
@@ -75,5 +97,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
-        name = str(first["loc"][0]) if first["loc"] else "settings"
+        if not first["loc"]:  # a rule between settings, not one bad value
+            raise SettingsError(f"invalid settings: {first['msg'].removeprefix('Value error, ')}") from None
+        name = str(first["loc"][0])
         raise SettingsError(f"invalid setting {name}={first.get('input')!r}: {first['msg']}") from None

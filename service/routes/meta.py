@@ -1,13 +1,21 @@
-"""What is being served: liveness, the model's description and its recorded accuracy."""
+"""What is being served: liveness, the models' descriptions and their recorded accuracy."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-from service.deps import PredictorDep
-from service.schemas import HealthResponse, ModelInfo, RecordedAccuracy
+from fastapi import APIRouter, Query
+
+from service.deps import ModelsDep
+from service.schemas import HealthResponse, MessageResponse, ModelInfo, ModelList, RecordedAccuracy
 
 router = APIRouter(tags=["model"])
+UNKNOWN_MODEL: dict[int | str, dict[str, Any]] = {
+    404: {"model": MessageResponse, "description": "No model of that name is served"}
+}
+ModelQuery = Annotated[
+    str | None, Query(description="A model named by GET /models; without it, the default model.")
+]
 _OK = HealthResponse(status="ok")
 
 
@@ -17,13 +25,19 @@ async def health() -> HealthResponse:
     return _OK
 
 
-@router.get("/model")
-async def model_info(predictor: PredictorDep) -> ModelInfo:
-    """The served model: name, dimensions, hyperparameters, recorded metrics and weights checksum."""
-    return predictor.info
+@router.get("/models")
+async def list_models(models: ModelsDep) -> ModelList:
+    """Every model served, each as GET /model describes it; `default` marks the default one."""
+    return ModelList(models=models.infos())
 
 
-@router.get("/accuracy")
-async def recorded_accuracy(predictor: PredictorDep) -> RecordedAccuracy:
-    """Next-character accuracy on the training and held-out windows, as recorded at training."""
-    return predictor.recorded
+@router.get("/model", responses=UNKNOWN_MODEL)
+async def model_info(models: ModelsDep, model: ModelQuery = None) -> ModelInfo:
+    """The default model, or the one ?model= names: architecture, context, metrics, checksum."""
+    return models.info(model)
+
+
+@router.get("/accuracy", responses=UNKNOWN_MODEL)
+async def recorded_accuracy(models: ModelsDep, model: ModelQuery = None) -> RecordedAccuracy:
+    """A model's accuracy as recorded at training, beside the n-gram's on the same positions."""
+    return models.get(model).recorded

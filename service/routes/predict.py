@@ -1,4 +1,7 @@
-"""The character RNN at work: next-character prediction, generation and accuracy on a text."""
+"""The models at work: next-character prediction, generation and accuracy on a text.
+
+Every body may name a model (GET /models); without a name the default one answers.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from fastapi import APIRouter, Body, Response
 from fastapi.concurrency import run_in_threadpool
 
 from model.errors import ArgumentError
-from service.deps import EvaluationLimiterDep, MetricsDep, PredictorDep, SettingsDep
+from service.deps import EvaluationLimiterDep, MetricsDep, ModelsDep, SettingsDep
 from service.predictor import Predictor, Ranking
 from service.responses import batch_response, prediction_response
 from service.schemas import (
@@ -17,6 +20,7 @@ from service.schemas import (
     AccuracyResponse,
     GenerateRequest,
     GenerateResponse,
+    MessageResponse,
     PredictBatchRequest,
     PredictBatchResponse,
     PredictNextRequest,
@@ -24,7 +28,13 @@ from service.schemas import (
     ValidationErrorResponse,
 )
 
-router = APIRouter(tags=["prediction"], responses={422: {"model": ValidationErrorResponse}})
+router = APIRouter(
+    tags=["prediction"],
+    responses={
+        404: {"model": MessageResponse, "description": "No model of that name is served"},
+        422: {"model": ValidationErrorResponse},
+    },
+)
 
 INLINE_TEXT_CHARS = 1000  # longer texts are windowed in the thread pool
 
@@ -55,9 +65,10 @@ ACCURACY_EXAMPLES: dict[str, Any] = {
 @router.post("/predict-next", response_model=PredictNextResponse)
 async def predict_next(
     body: Annotated[PredictNextRequest, Body(openapi_examples=PREDICT_EXAMPLES)],
-    predictor: PredictorDep,
+    models: ModelsDep,
 ) -> Response:
-    """The most probable next characters after the last seq_length simplified characters of a text."""
+    """The most probable next characters after the last `context` simplified characters of a text."""
+    predictor = models.get(body.model)
     # The one async handler, for throughput: a short text whose window was seen before is
     # answered on the event loop with a bounded amount of string work and no NumPy; the
     # forward pass and any long text go to the thread pool.
@@ -80,7 +91,7 @@ def _window_and_ranking(predictor: Predictor, text: str) -> tuple[str, Ranking]:
 @router.post("/predict-next/batch", response_model=PredictBatchResponse)
 def predict_next_batch(
     body: Annotated[PredictBatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
-    predictor: PredictorDep,
+    models: ModelsDep,
     settings: SettingsDep,
     metrics: MetricsDep,
 ) -> Response:
@@ -89,17 +100,19 @@ def predict_next_batch(
         raise ArgumentError(
             ("texts",), f"List should have at most {settings.max_batch} items (MAX_BATCH)", "too_long"
         )
+    predictor = models.get(body.model)
     windows = predictor.windows(body.texts)
-    metrics.batch_sizes.observe(len(windows))
+    metrics.batch_sizes.labels(predictor.name).observe(len(windows))
     return batch_response(windows, predictor.top(predictor.probabilities(windows), body.top_k), body.top_k)
 
 
 @router.post("/generate")
 def generate(
     body: Annotated[GenerateRequest, Body(openapi_examples=GENERATE_EXAMPLES)],
-    predictor: PredictorDep,
+    models: ModelsDep,
 ) -> GenerateResponse:
     """Continue a text by n characters, greedily (temperature 0) or by sampling."""
+    predictor = models.get(body.model)
     window = predictor.window(body.text)
     continuation = predictor.generate(window, body.n, body.temperature, body.seed)
     return GenerateResponse(window=window, continuation=continuation)
@@ -108,10 +121,11 @@ def generate(
 @router.post("/accuracy")
 async def measure_accuracy(
     body: Annotated[AccuracyRequest, Body(openapi_examples=ACCURACY_EXAMPLES)],
-    predictor: PredictorDep,
+    models: ModelsDep,
     limiter: EvaluationLimiterDep,
 ) -> AccuracyResponse:
-    """Next-character accuracy over every seq_length window of the given text."""
+    """Share of the text's characters the model ranks first, each from the text before it."""
+    predictor = models.get(body.model)
     # A long text costs seconds and tens of MB, so only a few run at once; the others wait on
     # the event loop, not in a pool thread, so they never starve the other endpoints.
     result = await to_thread.run_sync(predictor.accuracy, body.text, limiter=limiter)

@@ -9,11 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import artifact
+from model import artifact, lstm_lm
 from model.artifact import ArtifactError, load, save, sha256_file
+from model.language_model import ARCHITECTURES
 from model.rnn import PARAM_NAMES, Params, init_params
 
-MANIFEST = {"name": "tiny", "n_hidden": 6, "seq_length": 4, "metrics": {"train": {"accuracy": 0.5}}}
+MANIFEST = {
+    "name": "tiny",
+    "architecture": "rnn",
+    "n_hidden": 6,
+    "context": 4,
+    "metrics": {"train": {"accuracy": 0.5}},
+}
 
 
 def tiny_params() -> Params:
@@ -44,12 +51,23 @@ def test_round_trip_keeps_weights_and_manifest(saved: Path) -> None:
     loaded = load(saved)
     for name in PARAM_NAMES:
         np.testing.assert_array_equal(loaded.params[name], tiny_params()[name])
-    assert loaded.seq_length == 4 and loaded.name == "tiny"
+    assert loaded.context == 4 and loaded.name == "tiny"
+    assert loaded.architecture is ARCHITECTURES["rnn"]
+    assert loaded.model.context == 4 and loaded.model.params is loaded.params
     assert loaded.manifest["format_version"] == artifact.FORMAT_VERSION
     assert loaded.manifest["alphabet"] == " abcdefghijklmnopqrstuvwxyz"
     assert loaded.manifest["weights_sha256"] == sha256_file(saved / "weights.npz")
     assert loaded.manifest["metrics"] == {"train": {"accuracy": 0.5}}
     assert sorted(path.name for path in saved.iterdir()) == ["manifest.json", "weights.npz"]
+
+
+def test_an_lstm_round_trips_with_its_own_arrays(tmp_path: Path) -> None:
+    params = lstm_lm.init_params(27, 5, 27, seed=2)
+    loaded = load(save(tmp_path / "lstm", params, {**MANIFEST, "architecture": "lstm", "n_hidden": 5}))
+    assert loaded.architecture is ARCHITECTURES["lstm"]
+    assert loaded.params["U"].shape == (20, 27)
+    for name in lstm_lm.PARAM_NAMES:
+        np.testing.assert_array_equal(loaded.params[name], params[name])
 
 
 def test_weights_npz_holds_exactly_the_five_arrays(saved: Path) -> None:
@@ -121,7 +139,9 @@ def test_another_alphabet_is_refused(saved: Path) -> None:
     ("changes", "message"),
     [
         ({"format_version": 99}, "format_version 99 is not supported"),
-        ({"seq_length": 0}, "seq_length must be a positive integer"),
+        ({"format_version": 1}, r"format_version 1 is not supported \(expected 2\)"),
+        ({"architecture": "gru"}, r"architecture: 'gru' is not one of \['lstm', 'rnn'\]"),
+        ({"context": 0}, "context must be a positive integer"),
         ({"n_hidden": "400"}, "n_hidden must be a positive integer"),
     ],
 )
@@ -130,6 +150,15 @@ def test_inconsistent_manifest_fields_are_named(
 ) -> None:
     rewrite_manifest(saved, **changes)
     with pytest.raises(ArtifactError, match=message):
+        load(saved)
+
+
+def test_a_manifest_without_architecture_or_context_is_refused(saved: Path) -> None:
+    path = saved / artifact.MANIFEST_FILE
+    manifest = json.loads(path.read_text())
+    del manifest["architecture"], manifest["context"]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"missing fields \['architecture', 'context'\]"):
         load(saved)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from model.artifact import Artifact, load
 from service.app import create_app
+from tests.utils.artifacts import build_artifact
 from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.server import SERVICE_ENV, ServerProcess, running_server
 
@@ -53,3 +55,20 @@ def server(small_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     with running_server(small_artifact, log_path) as process:
         yield process
+
+
+@pytest.fixture(scope="session")
+def two_models(small_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of two artifacts: the small RNN and an LSTM that reads 20 characters."""
+    directory = tmp_path_factory.mktemp("models")
+    shutil.copytree(small_artifact, directory / "rnn")
+    build_artifact(directory / "lstm", architecture="lstm", n_hidden=8, context=20, name="test-lstm-8")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def models_client(two_models: Path) -> Iterator[ASGIClient]:
+    """A client serving both models of `two_models`, with default settings otherwise."""
+    client = ASGIClient(create_app(ExplicitSettings(CHAR_RNN_ARTIFACTS=(two_models,))))
+    yield client
+    client.close()

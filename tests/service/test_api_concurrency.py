@@ -62,7 +62,7 @@ def test_accuracy_evaluations_run_at_most_the_configured_number_at_once(
     make_client: Callable[..., ASGIClient], limit: int
 ) -> None:
     client = make_client(MAX_CONCURRENT_EVALUATIONS=limit)
-    predictor = client.app.state.predictor
+    predictor = client.app.state.models.default
     measure = predictor.accuracy
     active, most = 0, 0
     lock = threading.Lock()

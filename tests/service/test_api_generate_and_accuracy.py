@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 
-from model.accuracy import accuracy_on_text
+from model.accuracy import Positions, evaluate
 from model.alphabet import ALPHABET, encode, simplify
 from model.artifact import Artifact
-from model.rnn import generate
 from tests.utils.artifacts import SAMPLE_TEXT
 from tests.utils.client import ASGIClient
 from tests.utils.errors import error, error_body
@@ -26,7 +25,7 @@ def test_greedy_generation_is_the_models(client: ASGIClient, artifact: Artifact)
     assert response.status_code == 200
     body = response.json()
     assert body["window"] == " origin of"
-    produced = generate(artifact.params, encode(body["window"]), 40, 10, temperature=0.0)
+    produced = artifact.model.generate(encode(body["window"]), 40, temperature=0.0)
     assert body["continuation"] == "".join(ALPHABET[index] for index in produced)
 
 
@@ -34,7 +33,7 @@ def test_sampling_is_reproducible_with_a_seed(client: ASGIClient, artifact: Arti
     request = {"text": "natural selection", "n": 60, "temperature": 0.8, "seed": 7}
     first, second = (client.post("/generate", json=request).json() for _ in range(2))
     assert first == second
-    produced = generate(artifact.params, encode(" selection"), 60, 10, 0.8, seed=7)
+    produced = artifact.model.generate(encode(" selection"), 60, 0.8, seed=7)
     assert first["continuation"] == "".join(ALPHABET[index] for index in produced)
     assert len(first["continuation"]) == 60
     assert set(first["continuation"]) <= set(ALPHABET)
@@ -98,30 +97,52 @@ def test_generate_refuses_non_finite_temperature(client: ASGIClient, literal: st
     [
         SAMPLE_TEXT,
         "When we look to the individuals of the same variety, one of the first points strikes us.",
-        "abcdefghijk",  # exactly one window
+        "ab",  # one position
     ],
 )
-def test_accuracy_agrees_with_the_training_package(client: ASGIClient, artifact: Artifact, text: str) -> None:
+def test_accuracy_is_model_accuracy_at_every_position_after_the_first(
+    client: ASGIClient, artifact: Artifact, text: str
+) -> None:
     response = client.post("/accuracy", json={"text": text})
     assert response.status_code == 200
-    expected = accuracy_on_text(artifact.params, encode(simplify(text)), artifact.seq_length)
+    indices = encode(simplify(text))
+    expected = evaluate(artifact.model, indices, Positions(1, len(indices)))
     assert response.json() == {
         "accuracy": expected.accuracy,
         "correct": expected.correct,
         "total": expected.total,
     }
-    assert expected.total == len(simplify(text)) - 10
+    assert expected.total == len(simplify(text)) - 1
 
 
-def test_accuracy_needs_one_window(client: ASGIClient) -> None:
-    response = client.post("/accuracy", json={"text": "Abc, def-ghij"})  # "abc def ghij": 12 characters
-    assert response.status_code == 200
-    assert response.json()["total"] == 2
-    short = client.post("/accuracy", json={"text": "abcdefghij"})
+def test_accuracy_counts_each_position_as_predict_next_answers_it(client: ASGIClient) -> None:
+    text = "Natural selection acts only by the preservation of profitable modifications."
+    simplified = simplify(text)
+    guesses = [
+        client.post("/predict-next", json={"text": simplified[:end]}).json()["next_char"]
+        for end in range(1, len(simplified))
+    ]
+    correct = sum(guess == simplified[end] for end, guess in enumerate(guesses, start=1))
+    body = client.post("/accuracy", json={"text": text}).json()
+    assert (body["correct"], body["total"]) == (correct, len(simplified) - 1)
+
+
+def test_accuracy_starts_after_the_first_letter(client: ASGIClient, artifact: Artifact) -> None:
+    response = client.post("/accuracy", json={"text": "... abc"})  # " abc": positions 2 and 3
+    indices = encode(" abc")
+    expected = evaluate(artifact.model, indices, Positions(2, 4))
+    assert response.json()["total"] == expected.total == 2
+    assert response.json()["correct"] == expected.correct
+
+
+@pytest.mark.parametrize(("text", "length"), [("a", 1), ("?!", 1), ("... a", 2)])
+def test_accuracy_needs_a_character_after_a_letter(client: ASGIClient, text: str, length: int) -> None:
+    short = client.post("/accuracy", json={"text": text})
     expected = error(
         ["body", "text"],
         "too_short",
-        "Text simplifies to 10 characters; at least seq_length + 1 = 11 are needed for one window",
+        f"Text simplifies to {length} characters with none after a letter; "
+        "at least a letter and one character after it are needed",
     )
     assert (short.status_code, error_body(short)) == (422, expected)
     empty = client.post("/accuracy", json={"text": ""})

@@ -33,7 +33,7 @@ def test_live_answers_before_start_up_and_ready_waits_for_the_warm_up(
         assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
         assert sample(client, "char_rnn_model_loaded", model="test-rnn-16") == 1.0
         # The warm-up's forward pass bypasses the cache: no entry, no miss counted.
-        assert client.app.state.predictor.cache.stats() == (0, 0, 0)
+        assert client.app.state.models.default.cache.stats() == (0, 0, 0)
     draining = client.get("/health/ready")
     assert (draining.status_code, draining.json()) == (503, {"status": "draining"})
     assert client.get("/health/live").status_code == 200

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import pytest
 
-from model.accuracy import Accuracy, sentence
 from model.artifact import Artifact
 from tests.utils.client import ASGIClient
 from tests.utils.errors import error_body
@@ -22,26 +21,31 @@ def test_model_describes_the_artifact(client: ASGIClient, artifact: Artifact) ->
     body = client.get("/model").json()
     manifest = artifact.manifest
     assert body["name"] == manifest["name"] == "test-rnn-16"
+    assert (body["architecture"], body["default"]) == ("rnn", True)
     assert (body["n_in"], body["n_hidden"], body["n_out"]) == (27, 16, 27)
-    assert body["seq_length"] == 10
+    assert body["parameters"] == 27 * 16 + 16 * 16 + 16 + 27 * 16 + 27
+    assert body["context"] == 10
     assert body["alphabet"] == " abcdefghijklmnopqrstuvwxyz"
     assert body["hyperparameters"] == manifest["hyperparameters"]
     assert body["metrics"] == manifest["metrics"]
+    assert body["baseline"] == manifest["baseline"]
+    assert body["sentence"] == manifest["sentence"]
     assert body["weights_sha256"] == manifest["weights_sha256"]
-    assert body["format_version"] == 1
+    assert body["format_version"] == 2
 
 
 def test_recorded_accuracy_is_the_manifests(client: ASGIClient, artifact: Artifact) -> None:
     body = client.get("/accuracy").json()
-    metrics = artifact.manifest["metrics"]
-    assert body["train"] == metrics["train"]
-    assert body["heldout"] == metrics["heldout"]
-    train, heldout = (
-        Accuracy(round(m["accuracy"] * m["samples"]), m["samples"])
-        for m in (metrics["train"], metrics["heldout"])
-    )
-    assert body["sentence"] == sentence(train, heldout)
-    assert f"{metrics['train']['accuracy']:.1%}" in body["sentence"]
+    manifest = artifact.manifest
+    assert body == {
+        "test": manifest["metrics"]["test"],
+        "validation": manifest["metrics"]["validation"],
+        "train": manifest["metrics"]["train"],
+        "baseline": manifest["baseline"],
+        "sentence": manifest["sentence"],
+    }
+    assert f"{manifest['metrics']['test']['accuracy']:.1%}" in body["sentence"]
+    assert f"{manifest['baseline']['test']['accuracy']:.1%} on the same positions" in body["sentence"]
 
 
 def test_openapi_documents_every_endpoint_with_the_assignment_examples(client: ASGIClient) -> None:
@@ -50,6 +54,7 @@ def test_openapi_documents_every_endpoint_with_the_assignment_examples(client: A
     expected = {
         "/health": "get",
         "/model": "get",
+        "/models": "get",
         "/accuracy": "post",
         "/predict-next": "post",
         "/predict-next/batch": "post",

@@ -65,13 +65,14 @@ def test_metrics_count_cache_hits_and_misses_and_batch_sizes(make_client: Callab
     found = samples(client)
     # Windows: "harles dar" twice (the second from "xharles dar" too), two distinct others,
     # and the two long texts share the window "xxxxxxxxxx".
-    assert found["char_rnn_predict_cache_hits_total", ()] == 3
-    assert found["char_rnn_predict_cache_misses_total", ()] == 3
-    assert found["char_rnn_predict_cache_entries", ()] == 3
-    assert found["char_rnn_batch_size_count", ()] == 3  # the refused batch is not counted
-    assert found["char_rnn_batch_size_sum", ()] == 44
-    assert found["char_rnn_batch_size_bucket", (("le", "2.0"),)] == 1
-    assert found["char_rnn_batch_size_bucket", (("le", "4.0"),)] == 2
+    model = (("model", "test-rnn-16"),)
+    assert found["char_rnn_predict_cache_hits_total", model] == 3
+    assert found["char_rnn_predict_cache_misses_total", model] == 3
+    assert found["char_rnn_predict_cache_entries", model] == 3
+    assert found["char_rnn_batch_size_count", model] == 3  # the refused batch is not counted
+    assert found["char_rnn_batch_size_sum", model] == 44
+    assert found["char_rnn_batch_size_bucket", (("le", "2.0"), *model)] == 1
+    assert found["char_rnn_batch_size_bucket", (("le", "4.0"), *model)] == 2
 
 
 def test_metrics_follow_the_scrapers_accept_header(client: ASGIClient) -> None:

@@ -1,11 +1,12 @@
-"""Schemathesis against the app's own OpenAPI schema (issue 6): generated requests, valid and
+"""Schemathesis against the app's own OpenAPI schema: generated requests, valid and
 invalid, never get a 5xx, and every answer conforms to the schema (status code, content type,
 body, Allow header). Bounded: a fixed number of examples per operation, derandomised.
 
 One check is left out: positive_data_acceptance, which expects every schema-valid body to be
 accepted. Some constraints are semantic and beyond JSON Schema (a text must contain a letter,
-POST /accuracy needs seq_length + 1 characters, LSTM vectors must agree in size); those bodies
-get a documented 422 naming the field, which the other checks verify against the schema.
+POST /accuracy needs a character after a letter, LSTM vectors must agree in size, a model name
+must be served); those bodies get a documented 422 naming the field, or a documented 404, which
+the other checks verify against the schema.
 """
 
 from __future__ import annotations

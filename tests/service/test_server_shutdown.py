@@ -14,18 +14,17 @@ import numpy as np
 import pytest
 
 from model.artifact import load
-from model.rnn import generate
 from tests.utils.artifacts import build_artifact
 from tests.utils.server import running_server, wait_for_refusal
 
 
 def test_sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_0(tmp_path: Path) -> None:
     # A long window makes each generated character cost ~300 small matrix products.
-    artifact_dir = build_artifact(tmp_path / "long-window", n_hidden=64, seq_length=300, steps=1)
-    params = load(artifact_dir).params
+    artifact_dir = build_artifact(tmp_path / "long-window", n_hidden=64, context=300, steps=1)
+    model = load(artifact_dir).model
     prompt = np.zeros(300, dtype=np.int64)
     started = time.perf_counter()
-    generate(params, prompt, 50, 300)
+    model.generate(prompt, 50)
     per_char = (time.perf_counter() - started) / 50
     n = int(min(1000, max(300, 2.0 / per_char)))  # about two seconds of work in the server
 

@@ -69,10 +69,10 @@ def test_manifest_without_recorded_metrics_is_refused(small_artifact: Path, tmp_
     artifact_dir = copy_artifact(small_artifact, tmp_path / "no-metrics")
     manifest_path = artifact_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    del manifest["metrics"]["heldout"]
+    del manifest["metrics"]["test"]
     manifest_path.write_text(json.dumps(manifest))
     line = start_and_expect_failure(service_env(artifact_dir, free_port()))
-    assert line == f"error: {manifest_path}: field metrics.heldout: missing"
+    assert line == f"error: {manifest_path}: field metrics.test: missing"
 
 
 def rewrite_weights(artifact_dir: Path, arrays: dict[str, Any], allow_pickle: bool = False) -> Path:
@@ -138,15 +138,20 @@ def test_invalid_settings_are_refused(small_artifact: Path, name: str, value: st
     assert start_and_expect_failure(env).startswith(message)
 
 
-def test_default_settings_serve_the_shipped_artifact(tmp_path: Path) -> None:
+def test_default_settings_serve_every_shipped_artifact(tmp_path: Path) -> None:
     shipped = REPO_ROOT / DEFAULT_ARTIFACT
-    # Started as `make serve` does: from the repository root, without CHAR_RNN_ARTIFACT.
+    # Started as `make serve` does: from the repository root, without any artifact setting.
     with running_server(None, tmp_path / "server.log") as server:
-        info = httpx.get(f"{server.base_url}/model", timeout=10.0).json()
+        listed = httpx.get(f"{server.base_url}/models", timeout=10.0).json()["models"]
+        info = httpx.get(f"{server.base_url}/model?model=char-rnn-assignment", timeout=10.0).json()
+    directories = sorted(p.name for p in shipped.parent.iterdir() if not p.name.startswith("."))
+    assert [model["name"] for model in listed] == directories
     manifest = load(shipped).manifest
     assert info["name"] == "char-rnn-assignment"
-    assert (info["n_hidden"], info["seq_length"]) == (manifest["n_hidden"], manifest["seq_length"])
+    assert (info["n_hidden"], info["context"]) == (manifest["n_hidden"], manifest["context"])
     assert info["weights_sha256"] == manifest["weights_sha256"]
+    best = max(listed, key=lambda model: model["metrics"]["test"]["accuracy"])
+    assert [model["name"] for model in listed if model["default"]] == [best["name"]]
 
 
 WATCH_NUMPY_IMPORT = """
@@ -186,7 +191,11 @@ def test_help_prints_usage_and_exits() -> None:
     )
     assert result.returncode == 0, result.stderr
     usage = " ".join(result.stdout.split("\n\n")[0].split())  # argparse wraps at the terminal width
-    assert usage == "usage: python -m service [-h] [--host HOST] [--port PORT] [--artifact ARTIFACT]"
+    assert usage == (
+        "usage: python -m service [-h] [--host HOST] [--port PORT] [--artifact ARTIFACT] "
+        "[--artifacts ARTIFACTS]"
+    )
+    assert "overrides CHAR_RNN_ARTIFACTS" in result.stdout
     assert "overrides CHAR_RNN_ARTIFACT" in result.stdout
 
 

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from model.accuracy import accuracy_on_text
+from model.accuracy import evaluate, text_positions
 from model.alphabet import encode, simplify
 from model.artifact import DEFAULT_ARTIFACT, Artifact, load
-from model.rnn import next_char_probabilities
 from service.app import create_app
 from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.server import REPO_ROOT
@@ -39,19 +38,24 @@ def test_model_reports_the_manifest(shipped_client: ASGIClient, shipped: Artifac
     info = shipped_client.get("/model").json()
     manifest = shipped.manifest
     assert info["name"] == "char-rnn-assignment"
-    assert (info["n_hidden"], info["seq_length"]) == (manifest["n_hidden"], manifest["seq_length"])
+    assert (info["architecture"], info["n_hidden"], info["context"]) == ("rnn", 400, 10)
+    assert (info["n_hidden"], info["context"]) == (manifest["n_hidden"], manifest["context"])
     assert info["metrics"] == manifest["metrics"]
+    assert info["baseline"] == manifest["baseline"]
     assert info["weights_sha256"] == manifest["weights_sha256"]
 
 
 def test_post_accuracy_agrees_with_model_accuracy(shipped_client: ASGIClient, shipped: Artifact) -> None:
     body = shipped_client.post("/accuracy", json={"text": PARAGRAPH}).json()
-    expected = accuracy_on_text(shipped.params, encode(simplify(PARAGRAPH)), shipped.seq_length)
+    indices = encode(simplify(PARAGRAPH))
+    positions = text_positions(indices)
+    assert positions is not None
+    expected = evaluate(shipped.model, indices, positions)
     assert body == {"accuracy": expected.accuracy, "correct": expected.correct, "total": expected.total}
 
 
 def test_assignment_prompt_prediction_is_the_models(shipped_client: ASGIClient, shipped: Artifact) -> None:
     body = shipped_client.post("/predict-next", json={"text": "harles dar", "top_k": 27}).json()
-    probabilities = next_char_probabilities(shipped.params, encode("harles dar")[None, :])[0]
+    probabilities = shipped.model.probabilities(encode("harles dar")[None, :])[0]
     assert [entry["probability"] for entry in body["top"]] == sorted(probabilities.tolist(), reverse=True)
     assert body["next_char"] == " abcdefghijklmnopqrstuvwxyz"[int(np.argmax(probabilities))]

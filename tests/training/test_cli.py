@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from model.accuracy import count_correct, sentence
+from model.accuracy import Positions, evaluate
 from model.alphabet import encode
 from model.artifact import load
+from training import baseline
 from training.cli import flag, parse_config
 from training.config import TrainingConfig
-from training.data import Span, read_corpus
+from training.data import read_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_CORPUS = "The Origin of Species, by Charles Darwin. " * 40 + "Natural selection acts slowly. " * 20
@@ -56,7 +57,7 @@ def test_cli_writes_a_loadable_artifact_with_one_line_per_epoch(
     assert result.returncode == 0, result.stderr
     epoch_lines = [line for line in result.stdout.splitlines() if line.startswith("epoch")]
     assert len(epoch_lines) == 3
-    assert "train" in epoch_lines[0] and "heldout" in epoch_lines[0] and "loss" in epoch_lines[0]
+    assert "train" in epoch_lines[0] and "test" in epoch_lines[0] and "loss" in epoch_lines[0]
     assert "loss" in result.stderr and "window/s" in result.stderr  # the bar: running loss and rate
     manifest = load(out).manifest
     assert manifest["hyperparameters"]["epochs"] == 3
@@ -73,26 +74,35 @@ def test_recorded_metrics_are_recomputed_from_the_weights(
     text, digest = read_corpus(corpus)
     assert artifact.manifest["corpus_sha256"] == digest
     indices = encode(text)
-    for split in ("train", "heldout"):
-        span = Span.from_dict(artifact.manifest["data"][split])
-        measured = count_correct(artifact.params, indices, span, artifact.seq_length)
-        assert artifact.manifest["metrics"][split] == measured.as_dict()
+    for split in ("train", "validation", "test"):
+        positions = Positions.from_dict(artifact.manifest["data"][split])
+        measured = evaluate(artifact.model, indices, positions).as_dict()
+        recorded = artifact.manifest["metrics"][split]
+        assert (recorded["accuracy"], recorded["samples"]) == (measured["accuracy"], measured["samples"])
+        assert recorded["bits_per_char"] == pytest.approx(measured["bits_per_char"], rel=1e-9)
     assert artifact.manifest["metrics"]["train"]["samples"] == 300
 
 
-def test_evaluate_prints_the_sentence(
+def test_evaluate_prints_each_split_beside_the_n_gram(
     trained: tuple[Path, subprocess.CompletedProcess[str]], corpus: Path
 ) -> None:
     result = run_module("training.evaluate", "--artifact", str(trained[0]), "--corpus", str(corpus))
     assert result.returncode == 0, result.stderr
     artifact = load(trained[0])
-    indices = encode(read_corpus(corpus)[0])
-    train, heldout = (
-        count_correct(artifact.params, indices, Span.from_dict(artifact.manifest["data"][split]), 6)
-        for split in ("train", "heldout")
-    )
-    assert result.stdout.strip() == sentence(train, heldout)
-    assert result.stdout.startswith("The RNN guesses the next character correctly ")
+    text = read_corpus(corpus)[0]
+    expected = []
+    for split in ("train", "validation", "test"):
+        positions = Positions.from_dict(artifact.manifest["data"][split])
+        measured = evaluate(artifact.model, encode(text), positions)
+        line = (
+            f"small {split}: accuracy {measured.accuracy:.4f}, "
+            f"{measured.bits_per_char:.3f} bits/char on {measured.total:,} positions"
+        )
+        if split != "train":
+            ngram = baseline.evaluate(baseline.fit(text[: positions.start]), text, positions)
+            line += f"; order-10 n-gram {ngram.accuracy:.4f} on the same positions"
+        expected.append(line)
+    assert result.stdout.splitlines() == expected
 
 
 def test_existing_artifact_needs_force(

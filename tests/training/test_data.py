@@ -7,14 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model.accuracy import Positions
 from model.alphabet import encode
 from training.data import (
     CorpusNotFoundError,
     Span,
     default_corpus_path,
-    heldout_span,
+    evaluation_splits,
     read_corpus,
     train_span,
+    trained_positions,
     windows,
 )
 
@@ -53,15 +55,17 @@ def test_train_span_holds_exactly_the_requested_windows() -> None:
     assert train_span(100_000, 10, 50, 3).starts(10).size == 50
 
 
-def test_train_windows_never_reach_the_heldout_tail() -> None:
+def test_train_windows_never_reach_the_validation_or_test_text() -> None:
     span = train_span(n_chars=1000, seq_length=10, samples=5000, stride=1)
-    assert span.end == heldout_span(1000, 10).start == 900
+    assert span.end == evaluation_splits(1000)["validation"].start == 850
 
 
-def test_heldout_span_is_the_last_tenth_in_disjoint_windows() -> None:
-    span = heldout_span(1000, 10)
-    assert span == Span(900, 1000, 10)
-    assert span.starts(10).tolist() == list(range(900, 990, 10))
+def test_the_test_split_is_the_last_tenth_and_validation_the_twentieth_before_it() -> None:
+    assert evaluation_splits(1000) == {"validation": Positions(850, 900), "test": Positions(900, 1000)}
+
+
+def test_trained_positions_are_the_targets_of_the_last_window_characters() -> None:
+    assert trained_positions(Span(0, 5010, 1), 10) == Positions(10, 5010)
 
 
 def test_windows_targets_are_inputs_shifted_by_one() -> None:

@@ -1,5 +1,5 @@
 """SIGKILL during training or during the artifact write never damages an existing artifact and
-never leaves a partial directory under the artifact's name (issue 6: training safety)."""
+never leaves a partial directory under the artifact's name."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from model.artifact import load, save
 from model.rnn import init_params
 
 ROOT = Path(__file__).resolve().parents[2]
-MANIFEST = {"name": "victim", "n_hidden": 6, "seq_length": 4}
+MANIFEST = {"name": "victim", "architecture": "rnn", "n_hidden": 6, "context": 4}
 
 # A writer that pauses inside save(), after weights.npz and manifest.json are in the temporary
 # directory and before the rename, and tells the test it is there.
@@ -35,8 +35,8 @@ PAUSING_WRITER = textwrap.dedent(
         ready.write_text(str(directory))
         time.sleep(60)
 
-    save(target, init_params(27, 6, 27, seed=99), {"name": "victim", "n_hidden": 6, "seq_length": 4},
-         force=True, extra_files=pause)
+    manifest = {"name": "victim", "architecture": "rnn", "n_hidden": 6, "context": 4}
+    save(target, init_params(27, 6, 27, seed=99), manifest, force=True, extra_files=pause)
     """
 )
 

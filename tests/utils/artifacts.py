@@ -1,16 +1,20 @@
-"""Small, honestly measured artifacts written with model.artifact.save."""
+"""Small, honestly measured artifacts of either architecture, written with model.artifact.save."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from model.accuracy import count_correct
+from model import lstm_lm, rnn
+from model.accuracy import evaluate, sentence
 from model.alphabet import ALPHABET_SIZE, encode, simplify
 from model.artifact import save
-from model.rnn import init_params, loss_and_grads
-from training.data import Span, windows
+from model.language_model import ARCHITECTURES, LanguageModel, Params
+from training import baseline
+from training.data import Span, evaluation_splits, trained_positions, validation_start, windows
 from training.optim import SGD
 
 # A few sentences in Darwin's manner, enough for a tiny net to learn common letter pairs.
@@ -22,35 +26,56 @@ _SENTENCES = (
     "preservation of favoured races in the struggle for life. "
 )
 SAMPLE_TEXT = simplify(_SENTENCES) * 3
+LOSS_AND_GRADS: dict[str, Callable[[Params, Any, Any], tuple[float, Params]]] = {
+    "rnn": rnn.loss_and_grads,
+    "lstm": lstm_lm.loss_and_grads,
+}
+LEARNING_RATE = {"rnn": 0.5, "lstm": 2.0}  # plain SGD; the LSTM's gates learn slowly below this
 
 
 def build_artifact(
-    directory: Path, n_hidden: int = 16, seq_length: int = 10, steps: int = 60, seed: int = 0
+    directory: Path,
+    architecture: str = "rnn",
+    n_hidden: int = 16,
+    context: int = 10,
+    steps: int = 60,
+    seed: int = 0,
+    name: str | None = None,
 ) -> Path:
-    """Train a tiny net for a few minibatch steps on SAMPLE_TEXT and save it with real metrics."""
+    """Train a tiny net for a few minibatch steps on SAMPLE_TEXT and save it with real metrics:
+    the model's and the n-gram's on the splits training uses, by their own functions."""
     indices = encode(SAMPLE_TEXT)
-    cut = int(len(indices) * 0.9)
-    train, heldout = Span(0, cut, 1), Span(cut, len(indices), seq_length)
-    inputs, targets = windows(indices, train, seq_length)
-    params = init_params(ALPHABET_SIZE, n_hidden, ALPHABET_SIZE, seed=seed)
-    rng = np.random.default_rng(seed)
-    history, sgd = [], SGD()
+    train_span = Span(0, validation_start(len(indices)), 1)
+    inputs, targets = windows(indices, train_span, context)
+    network = ARCHITECTURES[architecture]
+    params = network.init_params(ALPHABET_SIZE, n_hidden, ALPHABET_SIZE, seed, np.float64)
+    rng, sgd, rate = np.random.default_rng(seed), SGD(), LEARNING_RATE[architecture]
+    history = []
     for step in range(1, steps + 1):
         batch = rng.integers(0, len(inputs), size=32)
-        loss, grads = loss_and_grads(params, inputs[batch], targets[batch])
-        sgd.step(params, grads, learning_rate=0.5)
-        history.append({"epoch": step, "learning_rate": 0.5, "loss": loss})
-    metrics = {
-        name: count_correct(params, indices, span, seq_length).as_dict()
-        for name, span in (("train", train), ("heldout", heldout))
-    }
+        loss, grads = LOSS_AND_GRADS[architecture](params, inputs[batch], targets[batch])
+        sgd.step(params, grads, learning_rate=rate)
+        history.append({"epoch": step, "learning_rate": rate, "loss": loss})
+    splits = {"train": trained_positions(train_span, context), **evaluation_splits(len(indices))}
+    model = LanguageModel(network, params, context)
+    measured = {split: evaluate(model, indices, positions) for split, positions in splits.items()}
+    reference = baseline.on_splits(SAMPLE_TEXT, evaluation_splits(len(indices)))
     manifest = {
-        "name": f"test-rnn-{n_hidden}",
+        "name": name or f"test-{architecture}-{n_hidden}",
+        "architecture": architecture,
+        "n_in": ALPHABET_SIZE,
         "n_hidden": n_hidden,
-        "seq_length": seq_length,
-        "hyperparameters": {"steps": steps, "batch_size": 32, "lr": 0.5, "seed": seed},
+        "n_out": ALPHABET_SIZE,
+        "context": context,
+        "hyperparameters": {"steps": steps, "batch_size": 32, "lr": rate, "seed": seed},
         "history": history,
-        "data": {"train": train.as_dict(), "heldout": heldout.as_dict()},
-        "metrics": metrics,
+        "data": {split: positions.as_dict() for split, positions in splits.items()},
+        "metrics": {split: accuracy.as_dict() for split, accuracy in measured.items()},
+        "baseline": {
+            "method": "backoff character n-gram, fitted on all the text before each split",
+            "order": baseline.DEFAULT_ORDER,
+            **{split: accuracy.as_dict() for split, accuracy in reference.items()},
+        },
+        "sentence": sentence(network.description, context, measured["test"], reference["test"]),
     }
     return save(directory, params, manifest)

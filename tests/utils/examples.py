@@ -1,4 +1,5 @@
-"""The curl sessions in README.md and docs/api.md, run through the app on the committed artifact.
+"""The curl sessions in README.md and docs/api.md, run through the app on the committed artifacts
+(every one under artifacts/, as `make serve` serves them).
 
 Each `$ curl -s localhost:8000/...` line is followed by its output line, optionally ending in
 " (HTTP 422)". The test (tests/test_docs_examples.py) compares every output byte for byte;
@@ -15,8 +16,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.artifact import DEFAULT_ARTIFACT
 from service.app import create_app
+from service.settings import DEFAULT_ARTIFACTS
 from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.server import REPO_ROOT
 
@@ -66,7 +67,7 @@ def actual_output(client: ASGIClient, example: Example) -> str:
 
 
 def shipped_client() -> ASGIClient:
-    return ASGIClient(create_app(ExplicitSettings(CHAR_RNN_ARTIFACT=REPO_ROOT / DEFAULT_ARTIFACT)))
+    return ASGIClient(create_app(ExplicitSettings(CHAR_RNN_ARTIFACTS=(REPO_ROOT / DEFAULT_ARTIFACTS,))))
 
 
 def rewrite(path: Path, client: ASGIClient) -> int:

@@ -18,6 +18,8 @@ import httpx
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICE_ENV = (
     "CHAR_RNN_ARTIFACT",
+    "CHAR_RNN_ARTIFACTS",
+    "DEFAULT_MODEL",
     "HOST",
     "PORT",
     "MAX_TEXT_CHARS",
@@ -73,7 +75,7 @@ def running_server(
 ) -> Iterator[ServerProcess]:
     """`python -m service` on a free loopback port, ready (GET /health is 200) or ServerStartError.
 
-    Without artifact_dir the default (artifacts/char-rnn-assignment) is served, as by make serve.
+    Without artifact_dir every artifact under artifacts/ is served, as by make serve.
     On the way out, whatever happened, the process gets `stop_signal`, then SIGKILL after 15 s.
     """
     port = free_port()
