@@ -64,6 +64,17 @@ class Accuracy:
         return {"accuracy": self.accuracy, "bits_per_char": self.bits_per_char, "samples": self.total}
 
 
+def agrees(recorded: dict[str, Any], measured: Accuracy) -> bool:
+    """Whether a recorded measurement is this one: the same count and accuracy, and bits per
+    character to 1e-6 (float32 sums taken in another order, as another BLAS thread count
+    takes them, move their last digits)."""
+    exact = (recorded.get("accuracy"), recorded.get("samples")) == (measured.accuracy, measured.total)
+    if "bits_per_char" not in recorded:
+        return exact
+    bits = float(recorded["bits_per_char"])
+    return exact and abs(bits - measured.bits_per_char) <= 1e-6 * max(abs(bits), 1e-12)
+
+
 def window_groups(positions: Indices, context: int) -> Iterator[tuple[Indices, int]]:
     """(positions, window length) in groups that share one forward pass: every position with
     a full `context` before it in chunks of EVAL_BATCH, then each shorter length on its own."""

@@ -14,6 +14,7 @@ import argparse
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from model.accuracy import Accuracy, Positions
 from training.data import CorpusNotFoundError, default_corpus_path, evaluation_splits, read_corpus
@@ -57,6 +58,11 @@ def evaluate(ngram: NGram, text: str, positions: Positions) -> Accuracy:
         for p in range(positions.start, positions.end)
     )
     return Accuracy(correct=correct, total=positions.end - positions.start)
+
+
+def record(accuracy: Accuracy) -> dict[str, Any]:
+    """What a manifest records of the n-gram on a split: it gives no probabilities, so no bits."""
+    return {"accuracy": accuracy.accuracy, "samples": accuracy.total}
 
 
 def on_splits(text: str, splits: dict[str, Positions], order: int = DEFAULT_ORDER) -> dict[str, Accuracy]:

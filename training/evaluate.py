@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from model.accuracy import Accuracy, Positions, evaluate
+from model.accuracy import Accuracy, Positions, agrees, evaluate
 from model.artifact import DEFAULT_ARTIFACT, Artifact, ArtifactError, load
 from training import baseline
 from training.data import CorpusNotFoundError, default_corpus_path, encode_text, read_corpus
@@ -48,9 +48,9 @@ def report(artifact: Artifact, text: str, indices: NDArray[np.int64]) -> list[st
             order = int(recorded_baseline["order"])
             reference = baseline.evaluate(baseline.fit(text[: positions.start], order), text, positions)
             line += f"; order-{order} n-gram {reference.accuracy:.4f} on the same positions"
-            if reference.as_dict() != recorded_baseline[split]:
+            if baseline.record(reference) != recorded_baseline[split]:
                 line = f"MISMATCH {line} (manifest n-gram: {recorded_baseline[split]})"
-        if measured.as_dict() != recorded:
+        if not agrees(recorded, measured):
             line = f"MISMATCH {line} (manifest: {recorded})"
         lines.append(line)
     return lines

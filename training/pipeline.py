@@ -76,6 +76,7 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     splits = evaluation_splits(len(indices))
     trainer = train_windows if config.architecture == "rnn" else train_chunks
     params, history, extra, seconds = trainer(config, indices, splits, show_progress)
+    splits = {split: splits[split] for split in ("train", "validation", "test") if split in splits}
     model = LanguageModel(ARCHITECTURES[config.architecture], params, config.seq_length)
     began = time.perf_counter()
     metrics = {split: evaluate(model, indices, positions) for split, positions in splits.items()}
@@ -87,7 +88,7 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     manifest["baseline"] = {
         "method": "backoff character n-gram, fitted on all the text before each split",
         "order": baseline.DEFAULT_ORDER,
-        **{split: accuracy.as_dict() for split, accuracy in reference.items()},
+        **{split: baseline.record(accuracy) for split, accuracy in reference.items()},
     }
     description = ARCHITECTURES[config.architecture].description
     manifest["sentence"] = sentence(description, config.seq_length, metrics["test"], reference["test"])

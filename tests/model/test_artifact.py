@@ -140,7 +140,7 @@ def test_another_alphabet_is_refused(saved: Path) -> None:
     [
         ({"format_version": 99}, "format_version 99 is not supported"),
         ({"format_version": 1}, r"format_version 1 is not supported \(expected 2\)"),
-        ({"architecture": "gru"}, r"architecture: 'gru' is not one of \['lstm', 'rnn'\]"),
+        ({"architecture": "gru"}, r"architecture: 'gru' is not one of \['lstm', 'lstm-contexts', 'rnn'\]"),
         ({"context": 0}, "context must be a positive integer"),
         ({"n_hidden": "400"}, "n_hidden must be a positive integer"),
     ],

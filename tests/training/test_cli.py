@@ -148,7 +148,7 @@ def test_help_shows_every_default_of_the_config() -> None:
     help_text = " ".join(result.stdout.split())
     for item in dataclasses.fields(TrainingConfig):
         assert f"{flag(item.name)} " in help_text, item.name
-        assert f"(default: {item.metadata['shown']})" in help_text, item.name
+        assert f"(default: {item.metadata['shown']}" in help_text, item.name
     assert "(default: 400)" in help_text and "(default: $CHAR_RNN_CORPUS if set, else data/" in help_text
 
 

@@ -74,7 +74,7 @@ def build_artifact(
         "baseline": {
             "method": "backoff character n-gram, fitted on all the text before each split",
             "order": baseline.DEFAULT_ORDER,
-            **{split: accuracy.as_dict() for split, accuracy in reference.items()},
+            **{split: baseline.record(accuracy) for split, accuracy in reference.items()},
         },
         "sentence": sentence(network.description, context, measured["test"], reference["test"]),
     }
