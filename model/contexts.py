@@ -23,9 +23,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[Any]
-ORDERS = 8  # contexts of 2..8 characters ending at each position
-BUCKET_BITS = 15  # 32,768 rows of E
-DIMENSION = 64  # columns of E
+ORDERS = 10  # contexts of 2..10 characters ending at each position
+BUCKET_BITS = 17  # 131,072 rows of E
+DIMENSION = 24  # columns of E
 _BASE = 28  # x + 1 lies in 1..27, so 0 marks "before the window"
 _MULTIPLIERS = tuple(np.uint64(0x9E3779B97F4A7C15 + 2 * k) for k in range(ORDERS + 1))  # odd
 

@@ -56,6 +56,7 @@ def save(directory: Path, config: TrainingConfig, run: Run) -> None:
         "best_epoch": run.best_epoch,
         "best_validation": run.best_validation,
         "seconds": run.seconds,
+        "cpu_seconds": run.cpu_seconds,
         "optimizer_steps": getattr(run.optimizer, "steps", 0),
         "rng": run.rng.bit_generator.state,
     }
@@ -112,4 +113,5 @@ def load(directory: Path, config: TrainingConfig) -> Run:
         best_epoch=int(state["best_epoch"]),
         best_validation=float(state["best_validation"]),
         seconds=float(state["seconds"]),
+        cpu_seconds=float(state["cpu_seconds"]),
     )

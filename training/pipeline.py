@@ -175,7 +175,11 @@ def train_chunks(
         progress=show_progress,
         report=report,
     )
-    extra = {"best_epoch": done.best_epoch, "probe_positions": PROBE_POSITIONS}
+    extra = {
+        "best_epoch": done.best_epoch,
+        "probe_positions": PROBE_POSITIONS,
+        "training_cpu_seconds": round(done.cpu_seconds, 3),
+    }
     return done.best_params, done.history, extra, done.seconds
 
 
