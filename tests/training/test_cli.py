@@ -149,7 +149,7 @@ def test_help_shows_every_default_of_the_config() -> None:
     for item in dataclasses.fields(TrainingConfig):
         assert f"{flag(item.name)} " in help_text, item.name
         assert f"(default: {item.metadata['shown']}" in help_text, item.name
-    assert "(default: 400; darwin-lstm: 512)" in help_text
+    assert "(default: 400; darwin-lstm: 384)" in help_text
     assert "(default: $CHAR_RNN_CORPUS if set, else data/" in help_text
 
 

@@ -1,0 +1,60 @@
+"""The committed default model: it follows the darwin-lstm recipe, fits the size budget, and its
+recorded test and validation figures, and the n-gram's beside them, are what the weights and
+the n-gram give on the real corpus (skipped when CHAR_RNN_CORPUS is not available)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from model.accuracy import Positions, agrees, evaluate
+from model.alphabet import encode
+from model.artifact import WEIGHTS_FILE, load
+from tests.utils.server import REPO_ROOT
+from training import baseline
+from training.config import RECIPES, TrainingConfig, resolve
+from training.data import evaluation_splits, read_corpus
+
+NAME = "darwin-lstm"
+SHIPPED = REPO_ROOT / "artifacts" / NAME
+MAX_BYTES = 20 * 1024 * 1024
+
+
+def test_the_default_model_follows_its_recipe_and_the_size_budget() -> None:
+    artifact = load(SHIPPED)
+    manifest = artifact.manifest
+    recipe = resolve(NAME, {})
+    resolved = {
+        field.name: getattr(recipe, field.name)
+        for field in dataclasses.fields(TrainingConfig)
+        if field.name in manifest["hyperparameters"]
+    }
+    assert manifest["hyperparameters"] == resolved
+    assert (manifest["recipe"], manifest["architecture"]) == (NAME, RECIPES[NAME]["architecture"])
+    assert artifact.context == recipe.seq_length
+    assert (SHIPPED / WEIGHTS_FILE).stat().st_size <= MAX_BYTES
+    assert 1 <= manifest["best_epoch"] <= len(manifest["history"])
+    assert (SHIPPED / "training.png").is_file()
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_the_default_models_figures_are_recomputed_from_the_weights() -> None:
+    corpus = os.environ.get("CHAR_RNN_CORPUS")
+    if not corpus or not Path(corpus).is_file():
+        pytest.skip("CHAR_RNN_CORPUS is not set to an existing file")
+    artifact = load(SHIPPED)
+    manifest = artifact.manifest
+    text, digest = read_corpus(corpus)
+    assert digest == manifest["corpus_sha256"]
+    splits = evaluation_splits(len(text))
+    reference = baseline.on_splits(text, splits, manifest["baseline"]["order"])
+    for split in ("validation", "test"):
+        positions = Positions.from_dict(manifest["data"][split])
+        assert positions == splits[split]
+        measured = evaluate(artifact.model, encode(text), positions)
+        assert agrees(manifest["metrics"][split], measured), split
+        assert manifest["baseline"][split] == baseline.record(reference[split]), split
