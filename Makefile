@@ -44,17 +44,20 @@ bench: $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
-# A new directory under runs/ (git ignores it) unless OUT says otherwise; an existing one is
-# never replaced unless TRAIN_FLAGS=--force.
-OUT ?= runs/char-rnn-assignment-$(shell date +%Y%m%d-%H%M%S)
+# RECIPE names the settings (assignment or darwin-lstm); the artifact goes to a new directory
+# under runs/ (git ignores it) unless OUT says otherwise, and an existing one is never replaced
+# unless TRAIN_FLAGS=--force.
+RECIPE ?= assignment
+OUT ?= runs/$(RECIPE)-$(shell date +%Y%m%d-%H%M%S)
 TRAIN_FLAGS ?=
 
 train: $(DEV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
-	$(BIN)/python -m training --out $(OUT) $(TRAIN_FLAGS)
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,plot]'
+	$(BIN)/python -m training --recipe $(RECIPE) --out $(OUT) $(TRAIN_FLAGS)
 
+# Every shipped artifact's recorded figures recomputed from its weights, beside the n-gram's.
 evaluate: $(DEV)
-	$(BIN)/python -m training.evaluate --artifact artifacts/char-rnn-assignment
+	$(BIN)/python -m training.evaluate
 
 # The image's pinned runtime dependencies, resolved by uv from pyproject.toml (never edited by hand).
 lock: $(DEV)
