@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from model.artifact import Artifact
 from model.version import package_version
 from service import errors
+from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
 from service.middleware import AccessLog, BodySizeLimit
 from service.predictor import Predictor, load_predictor
@@ -50,6 +51,7 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
     app.state.evaluation_limiter = CapacityLimiter(settings.max_concurrent_evaluations)
     app.state.readiness = readiness
     app.state.metrics = service_metrics
+    app.state.batcher = DynamicBatcher(predictor.computed_rankings, service_metrics.pass_sizes.observe)
     for module in (meta, health, metrics, predict, lstm):
         app.include_router(module.router)
     errors.install(app)

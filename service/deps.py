@@ -7,6 +7,7 @@ from typing import Annotated
 from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
+from service.batcher import DynamicBatcher
 from service.metrics import Metrics
 from service.predictor import Predictor
 from service.readiness import Readiness
@@ -16,6 +17,11 @@ from service.settings import Settings
 async def get_predictor(request: Request) -> Predictor:
     predictor: Predictor = request.app.state.predictor
     return predictor
+
+
+async def get_batcher(request: Request) -> DynamicBatcher:
+    batcher: DynamicBatcher = request.app.state.batcher
+    return batcher
 
 
 async def get_settings(request: Request) -> Settings:
@@ -39,6 +45,7 @@ async def get_readiness(request: Request) -> Readiness:
 
 
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+BatcherDep = Annotated[DynamicBatcher, Depends(get_batcher)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EvaluationLimiterDep = Annotated[CapacityLimiter, Depends(get_evaluation_limiter)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from model.accuracy import Accuracy, accuracy_on_text, sentence
 from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
 from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
+from model.batching import invariant_block, invariant_rows
 from model.errors import ArgumentError
 from model.rnn import generate, next_char_probabilities
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
@@ -76,6 +77,8 @@ class Predictor:
         self.seq_length = artifact.seq_length
         self.max_text_chars = max_text_chars
         self.info = describe(artifact)
+        # Rows per forward pass such that a window's answer never depends on its neighbours.
+        self.block = invariant_block(next_char_probabilities, self.params, _probes(self.seq_length))
         self.recorded = recorded_accuracy(self.info, artifact.path / MANIFEST_FILE)
         # The answer depends on the window alone, so a repeated window skips the forward pass.
         self.cache = RankingCache(cache_size)
@@ -112,7 +115,8 @@ class Predictor:
     def probabilities(self, windows: Sequence[str]) -> NDArray[np.float64]:
         """Next-character distribution for each window, shape (len(windows), 27).
 
-        Windows of equal length share one forward pass: all full windows go in one batch.
+        Windows of equal length share forward passes of `self.block` rows (model.batching), so
+        each row is bit-identical to the same window's row alone or in any other batch.
         """
         result = np.empty((len(windows), ALPHABET_SIZE))
         by_length: dict[int, list[int]] = {}
@@ -120,7 +124,7 @@ class Predictor:
             by_length.setdefault(len(window), []).append(position)
         for length, positions in by_length.items():
             indices = encode("".join(windows[p] for p in positions)).reshape(len(positions), length)
-            result[positions] = next_char_probabilities(self.params, indices)
+            result[positions] = invariant_rows(next_char_probabilities, self.params, indices, self.block)
         return result
 
     def ranking(self, window: str) -> Ranking:
@@ -133,9 +137,14 @@ class Predictor:
 
         Callers that have just missed the cache call this directly, so the miss counts once.
         """
-        ranking = self.top(self.probabilities([window]), ALPHABET_SIZE)[0]
-        self.cache.put(window, ranking)
-        return ranking
+        return self.computed_rankings([window])[0]
+
+    def computed_rankings(self, windows: Sequence[str]) -> list[Ranking]:
+        """`computed_ranking` for several windows in shared forward passes (the dynamic batcher)."""
+        rankings = self.top(self.probabilities(windows), ALPHABET_SIZE)
+        for window, ranking in zip(windows, rankings, strict=True):
+            self.cache.put(window, ranking)
+        return rankings
 
     @staticmethod
     def top(probabilities: NDArray[np.float64], k: int) -> list[Ranking]:
@@ -177,6 +186,11 @@ class Predictor:
 def load_predictor(directory: Path, max_text_chars: int, cache_size: int = 4096) -> Predictor:
     """Load, verify and describe an artifact; ArtifactError names the file and the reason."""
     return Predictor(load(directory), max_text_chars, cache_size)
+
+
+def _probes(seq_length: int) -> NDArray[np.int64]:
+    """A few fixed windows that `invariant_block` tries at every position of a block."""
+    return np.random.default_rng(0).integers(0, ALPHABET_SIZE, (4, seq_length))
 
 
 def describe(artifact: Artifact) -> ModelInfo:
