@@ -16,7 +16,7 @@ from service.predictor import Predictor, load_predictor
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import RequestID
-from service.routes import health, lstm, meta, metrics, predict
+from service.routes import health, inference_protocol, lstm, meta, metrics, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
 
@@ -52,7 +52,7 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
     app.state.readiness = readiness
     app.state.metrics = service_metrics
     app.state.batcher = DynamicBatcher(predictor.computed_rankings, service_metrics.pass_sizes.observe)
-    for module in (meta, health, metrics, predict, lstm):
+    for module in (meta, health, metrics, predict, lstm, inference_protocol):
         app.include_router(module.router)
     errors.install(app)
     if settings.cors_origins:
