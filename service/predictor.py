@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from model.accuracy import Accuracy, accuracy_on_text, sentence
 from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
 from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
-from model.batching import invariant_block, invariant_rows
+from model.batching import invariant_block, invariant_rows, probe_windows
 from model.errors import ArgumentError
 from model.rnn import generate, next_char_probabilities
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
@@ -78,7 +78,9 @@ class Predictor:
         self.max_text_chars = max_text_chars
         self.info = describe(artifact)
         # Rows per forward pass such that a window's answer never depends on its neighbours.
-        self.block = invariant_block(next_char_probabilities, self.params, _probes(self.seq_length))
+        self.block = invariant_block(
+            next_char_probabilities, self.params, probe_windows(ALPHABET_SIZE, self.seq_length)
+        )
         self.recorded = recorded_accuracy(self.info, artifact.path / MANIFEST_FILE)
         # The answer depends on the window alone, so a repeated window skips the forward pass.
         self.cache = RankingCache(cache_size)
@@ -186,11 +188,6 @@ class Predictor:
 def load_predictor(directory: Path, max_text_chars: int, cache_size: int = 4096) -> Predictor:
     """Load, verify and describe an artifact; ArtifactError names the file and the reason."""
     return Predictor(load(directory), max_text_chars, cache_size)
-
-
-def _probes(seq_length: int) -> NDArray[np.int64]:
-    """A few fixed windows that `invariant_block` tries at every position of a block."""
-    return np.random.default_rng(0).integers(0, ALPHABET_SIZE, (4, seq_length))
 
 
 def describe(artifact: Artifact) -> ModelInfo:
