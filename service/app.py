@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from model.artifact import Artifact
 from model.version import package_version
-from service import errors
+from service import errors, openapi
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
 from service.middleware import AccessLog, BodySizeLimit
@@ -41,6 +41,9 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
         version=package_version(),
         description=DESCRIPTION,
         debug=False,
+        docs_url=None,  # service.openapi serves /docs from local assets
+        redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
         responses={
             400: {"model": MessageResponse, "description": "Request body that cannot be decoded (not UTF-8)"},
             413: {"model": MessageResponse, "description": "Request body over MAX_BODY_BYTES"},
@@ -55,6 +58,7 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
     for module in (meta, health, metrics, predict, lstm, inference_protocol):
         app.include_router(module.router)
     errors.install(app)
+    openapi.install(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

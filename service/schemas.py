@@ -56,13 +56,28 @@ class CharProbability(BaseModel):
     probability: float
 
 
+# Real answers of the shipped model, as in README.md (its examples are checked byte for byte).
+PREDICTION_EXAMPLE = {
+    "next_char": "i",
+    "top": [
+        {"char": "i", "probability": 0.8639470338821411},
+        {"char": "e", "probability": 0.06349599361419678},
+    ],
+    "window": "harles dar",
+}
+
+
 class PredictNextResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [PREDICTION_EXAMPLE]})
+
     next_char: str = Field(description="The most probable next character; equals top[0].char.")
     top: list[CharProbability] = Field(description="The top_k characters, most probable first.")
     window: str = Field(description="The simplified characters the model read: the last seq_length.")
 
 
 class PredictBatchResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"predictions": [PREDICTION_EXAMPLE]}]})
+
     predictions: list[PredictNextResponse] = Field(description="One per text, in the request's order.")
 
 
@@ -88,6 +103,12 @@ class GenerateRequest(StrictBody):
 
 
 class GenerateResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"window": "harles dar", "continuation": "ing to conclusions that i have soeadely"}]
+        }
+    )
+
     window: str = Field(description="The simplified prompt characters the first prediction read.")
     continuation: str = Field(description="The n generated characters.")
 
@@ -97,6 +118,10 @@ class AccuracyRequest(StrictBody):
 
 
 class AccuracyResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"accuracy": 0.2222222222222222, "correct": 22, "total": 99}]}
+    )
+
     accuracy: float
     correct: int
     total: int = Field(description="Number of windows: len(simplified text) - seq_length.")
