@@ -57,7 +57,7 @@ class CharProbability(BaseModel):
 
 
 # Real answers of the shipped model, as in README.md (its examples are checked byte for byte).
-PREDICTION_EXAMPLE = {
+PREDICTION_EXAMPLE: dict[str, Any] = {
     "next_char": "i",
     "top": [
         {"char": "i", "probability": 0.8639470338821411},
