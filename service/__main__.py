@@ -54,6 +54,8 @@ def parse_overrides(argv: list[str] | None) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     overrides = parse_overrides(argv)
+    # Worker processes read their settings from the environment, so the options go there too.
+    os.environ.update({name: str(value) for name, value in overrides.items()})
     try:
         settings = load_settings(**overrides)
         app = create_app(settings)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from model.accuracy import Accuracy, evaluate, sentence, text_positions
 from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
 from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
+from model.batching import model_block, model_probabilities
 from model.errors import ArgumentError
 from model.language_model import ARCHITECTURES
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
@@ -77,6 +78,9 @@ class Predictor:
         self.context = artifact.context
         self.max_text_chars = max_text_chars
         self.info = describe(artifact)
+        # Rows per forward pass such that a window's answer never depends on its neighbours,
+        # chosen with this model's own logits on this machine.
+        self.block = model_block(self.model)
         self.recorded = recorded_accuracy(self.info, artifact.path / MANIFEST_FILE)
         # The answer depends on the window alone, so a repeated window skips the forward pass.
         self.cache = RankingCache(cache_size)
@@ -117,7 +121,8 @@ class Predictor:
     def probabilities(self, windows: Sequence[str]) -> NDArray[np.float64]:
         """Next-character distribution for each window, shape (len(windows), 27).
 
-        Windows of equal length share one forward pass: all full windows go in one batch.
+        Windows of equal length share forward passes of `self.block` rows (model.batching), so
+        each row is bit-identical to the same window's row alone or in any other batch.
         """
         result = np.empty((len(windows), ALPHABET_SIZE))
         by_length: dict[int, list[int]] = {}
@@ -125,7 +130,7 @@ class Predictor:
             by_length.setdefault(len(window), []).append(position)
         for length, positions in by_length.items():
             indices = encode("".join(windows[p] for p in positions)).reshape(len(positions), length)
-            result[positions] = self.model.probabilities(indices)
+            result[positions] = model_probabilities(self.model, indices, self.block)
         return result
 
     def ranking(self, window: str) -> Ranking:
@@ -138,9 +143,14 @@ class Predictor:
 
         Callers that have just missed the cache call this directly, so the miss counts once.
         """
-        ranking = self.top(self.probabilities([window]), ALPHABET_SIZE)[0]
-        self.cache.put(window, ranking)
-        return ranking
+        return self.computed_rankings([window])[0]
+
+    def computed_rankings(self, windows: Sequence[str]) -> list[Ranking]:
+        """`computed_ranking` for several windows in shared forward passes (the dynamic batcher)."""
+        rankings = self.top(self.probabilities(windows), ALPHABET_SIZE)
+        for window, ranking in zip(windows, rankings, strict=True):
+            self.cache.put(window, ranking)
+        return rankings
 
     @staticmethod
     def top(probabilities: NDArray[np.float64], k: int) -> list[Ranking]:

@@ -62,13 +62,28 @@ class CharProbability(BaseModel):
     probability: float
 
 
+# Real answers of the shipped model, as in README.md (its examples are checked byte for byte).
+PREDICTION_EXAMPLE: dict[str, Any] = {
+    "next_char": "i",
+    "top": [
+        {"char": "i", "probability": 0.9672209024429321},
+        {"char": "e", "probability": 0.020128339529037476},
+    ],
+    "window": "harles dar",
+}
+
+
 class PredictNextResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [PREDICTION_EXAMPLE]})
+
     next_char: str = Field(description="The most probable next character; equals top[0].char.")
     top: list[CharProbability] = Field(description="The top_k characters, most probable first.")
     window: str = Field(description="The simplified characters the model read: its last `context`.")
 
 
 class PredictBatchResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"predictions": [PREDICTION_EXAMPLE]}]})
+
     predictions: list[PredictNextResponse] = Field(description="One per text, in the request's order.")
 
 
@@ -95,6 +110,12 @@ class GenerateRequest(StrictBody):
 
 
 class GenerateResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"window": "harles dar", "continuation": "ing nne rnatle srelteit be onhaily"}]
+        }
+    )
+
     window: str = Field(description="The simplified prompt characters the first prediction read.")
     continuation: str = Field(description="The n generated characters.")
 
@@ -105,6 +126,10 @@ class AccuracyRequest(StrictBody):
 
 
 class AccuracyResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"accuracy": 0.25, "correct": 27, "total": 108}]}
+    )
+
     accuracy: float = Field(description="correct / total, the share of positions ranked first.")
     correct: int
     total: int = Field(

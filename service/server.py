@@ -12,12 +12,15 @@ import signal
 import socket
 import time
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from service.app import create_app
+from service.logs import configure_logging
 from service.readiness import Readiness
-from service.settings import Settings
+from service.settings import Settings, load_settings
 
 
 class DrainingServer(uvicorn.Server):
@@ -50,15 +53,36 @@ class DrainingServer(uvicorn.Server):
 
 
 def serve(app: FastAPI, settings: Settings) -> None:
-    """Serve `app` on HOST:PORT until a signal ends the drain and the graceful shutdown."""
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        log_level=settings.log_level,
-        access_log=False,  # service.middleware.AccessLog writes it, with the request id
-        server_header=False,
-        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
-    )
+    """Serve `app` on HOST:PORT until a signal ends the drain and the graceful shutdown.
+
+    With WORKERS above 1, uvicorn's supervisor starts that many processes on one socket, each
+    building its own app from the environment (`worker_app`), and `app` only proved at start
+    that the settings and the artifact are usable.
+    """
+    if settings.workers > 1:
+        uvicorn.run(WORKER_APP, factory=True, workers=settings.workers, **_options(settings))
+        return
+    config = uvicorn.Config(app, **_options(settings))
     DrainingServer(config, app.state.readiness, settings.drain_seconds).run()
+
+
+WORKER_APP = "service.server:worker_app"
+
+
+def worker_app() -> FastAPI:
+    """One worker's app, from the environment that `python -m service` set up (a factory)."""
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+def _options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "log_level": settings.log_level,
+        "access_log": False,  # service.middleware.AccessLog writes it, with the request id
+        "server_header": False,
+        "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
+    }

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Seconds after SIGTERM during which /health/ready answers 503 while requests are still
     # served, so a load balancer stops routing here before the socket closes.
     drain_seconds: float = Field(0, alias="DRAIN_SECONDS", ge=0, le=300)
+    # Server processes sharing the port, each with its own copy of the model (about 70 MB). Above
+    # 1, uvicorn's supervisor runs them and DRAIN_SECONDS does not apply (see docs/deployment.md).
+    workers: int = Field(1, alias="WORKERS", ge=1, le=64)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

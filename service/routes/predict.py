@@ -12,8 +12,7 @@ from fastapi import APIRouter, Body, Response
 from fastapi.concurrency import run_in_threadpool
 
 from model.errors import ArgumentError
-from service.deps import EvaluationLimiterDep, MetricsDep, ModelsDep, SettingsDep
-from service.predictor import Predictor, Ranking
+from service.deps import BatchersDep, EvaluationLimiterDep, MetricsDep, ModelsDep, SettingsDep
 from service.responses import batch_response, prediction_response
 from service.schemas import (
     AccuracyRequest,
@@ -66,26 +65,21 @@ ACCURACY_EXAMPLES: dict[str, Any] = {
 async def predict_next(
     body: Annotated[PredictNextRequest, Body(openapi_examples=PREDICT_EXAMPLES)],
     models: ModelsDep,
+    batchers: BatchersDep,
 ) -> Response:
     """The most probable next characters after the last `context` simplified characters of a text."""
     predictor = models.get(body.model)
-    # The one async handler, for throughput: a short text whose window was seen before is
-    # answered on the event loop with a bounded amount of string work and no NumPy; the
-    # forward pass and any long text go to the thread pool.
+    # The one async handler, for throughput: a short text is windowed on the event loop (a
+    # bounded amount of string work), a window seen before is answered from the cache, and
+    # the others share forward passes with concurrent requests to the same model in its
+    # dynamic batcher.
     if len(body.text) <= INLINE_TEXT_CHARS:
         window = predictor.window(body.text)
-        cached = predictor.cache.get(window)
-        ranking = (
-            cached if cached is not None else await run_in_threadpool(predictor.computed_ranking, window)
-        )
     else:
-        window, ranking = await run_in_threadpool(_window_and_ranking, predictor, body.text)
+        window = await run_in_threadpool(predictor.window, body.text)
+    cached = predictor.cache.get(window)
+    ranking = cached if cached is not None else await batchers[predictor.name].rank(window)
     return prediction_response(window, ranking, body.top_k)
-
-
-def _window_and_ranking(predictor: Predictor, text: str) -> tuple[str, Ranking]:
-    window = predictor.window(text)
-    return window, predictor.ranking(window)
 
 
 @router.post("/predict-next/batch", response_model=PredictBatchResponse)
