@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,12 +16,18 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from model.accuracy import Accuracy, accuracy_on_text, sentence
+from model.accuracy import Accuracy, batches, correct_in, sentence
 from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
 from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
 from model.errors import ArgumentError
+from model.names import check_name
 from model.rnn import generate, next_char_probabilities
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
+
+
+# Called with the count of units done so far, between chunks of long work; may raise to stop it.
+OnChunk = Callable[[int], None]
+WINDOWS_CHUNK = 100  # texts of a batch windowed between two on_chunk calls
 
 
 class Ranking(NamedTuple):
@@ -72,6 +78,7 @@ class Predictor:
     """Prediction, generation and evaluation on one verified artifact."""
 
     def __init__(self, artifact: Artifact, max_text_chars: int, cache_size: int = 4096) -> None:
+        check_artifact_name(artifact)
         self.params = artifact.params
         self.seq_length = artifact.seq_length
         self.max_text_chars = max_text_chars
@@ -99,10 +106,15 @@ class Predictor:
                 )
         return simplified[-self.seq_length :]
 
-    def windows(self, texts: Sequence[str]) -> list[str]:
-        """The window of each text; ArgumentError names the first unusable one by its index."""
+    def windows(self, texts: Sequence[str], on_chunk: OnChunk | None = None) -> list[str]:
+        """The window of each text; ArgumentError names the first unusable one by its index.
+
+        `on_chunk(done)` runs before every WINDOWS_CHUNK texts, and may raise to stop.
+        """
         result = []
         for index, text in enumerate(texts):
+            if on_chunk is not None and index % WINDOWS_CHUNK == 0:
+                on_chunk(index)
             try:
                 result.append(self.window(text))
             except ArgumentError as error:
@@ -152,10 +164,12 @@ class Predictor:
         produced = generate(self.params, encode(window), n, self.seq_length, temperature, seed)
         return decode(produced)
 
-    def accuracy(self, text: str) -> Accuracy:
-        """How often each seq_length window of the simplified text predicts its next character."""
-        self._check_length(text)
-        indices = encode(simplify(text))
+    def accuracy(self, text: str, on_chunk: OnChunk | None = None) -> Accuracy:
+        """How often each seq_length window of the simplified text predicts its next character.
+
+        `on_chunk(done)` runs before each chunk of windows, and may raise to stop the work.
+        """
+        indices = encode(self.simplified(text))
         if indices.size <= self.seq_length:
             raise ArgumentError(
                 ("text",),
@@ -163,7 +177,30 @@ class Predictor:
                 f"{self.seq_length + 1} are needed for one window",
                 "too_short",
             )
-        return accuracy_on_text(self.params, indices, self.seq_length)
+        starts = np.arange(indices.size - self.seq_length, dtype=np.int64)
+        correct = 0
+        for chunk in batches(starts):
+            if on_chunk is not None:
+                on_chunk(int(chunk[0]))
+            correct += correct_in(self.params, indices, chunk, self.seq_length)
+        return Accuracy(correct=correct, total=int(starts.size))
+
+    def simplified(self, text: str) -> str:
+        """simplify(text), refused when the text or its simplification is over MAX_TEXT_CHARS.
+
+        Lowercasing can lengthen a text ("İ" becomes two characters), so the work is bounded
+        by the simplified length too.
+        """
+        self._check_length(text)
+        simplified = simplify(text)
+        if len(simplified) > self.max_text_chars:
+            raise ArgumentError(
+                ("text",),
+                f"Text simplifies to {len(simplified)} characters, more than {self.max_text_chars} "
+                "(MAX_TEXT_CHARS)",
+                "string_too_long",
+            )
+        return simplified
 
     def _check_length(self, text: str) -> None:
         if len(text) > self.max_text_chars:
@@ -172,6 +209,14 @@ class Predictor:
                 f"String should have at most {self.max_text_chars} characters (MAX_TEXT_CHARS)",
                 "string_too_long",
             )
+
+
+def check_artifact_name(artifact: Artifact) -> None:
+    """ArtifactError unless the model's name is safe to write into a log line or a metric label."""
+    try:
+        check_name(artifact.name)
+    except ValueError as error:
+        raise ArtifactError(f"{artifact.path / MANIFEST_FILE}: field name: {error}") from None
 
 
 def load_predictor(directory: Path, max_text_chars: int, cache_size: int = 4096) -> Predictor:

@@ -35,7 +35,9 @@ TopK = Annotated[
 ]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-LSTM_MAX_ABS, le=LSTM_MAX_ABS)]
 Vector = Annotated[list[FiniteFloat], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
-MatrixRow = Annotated[list[FiniteFloat], Field(min_length=1, max_length=2 * LSTM_MAX_SIZE)]
+# fail_fast: one error per bad row, not one per bad number, so a 1 MB body of bad rows costs
+# at most LSTM_MAX_SIZE errors per matrix.
+MatrixRow = Annotated[list[FiniteFloat], Field(min_length=1, max_length=2 * LSTM_MAX_SIZE, fail_fast=True)]
 Matrix = Annotated[list[MatrixRow], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
 
 

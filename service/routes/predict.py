@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from anyio import to_thread
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from model.errors import ArgumentError
-from service.deps import EvaluationLimiterDep, MetricsDep, PredictorDep, SettingsDep
-from service.predictor import Predictor, Ranking
+from service.body import ThreadedBodyRoute
+from service.cancellation import run_until_disconnect
+from service.deps import EvaluationLimiterDep, MetricsDep, PredictorDep
+from service.predictor import OnChunk, Predictor, Ranking
 from service.responses import batch_response, prediction_response
 from service.schemas import (
     AccuracyRequest,
@@ -24,7 +24,9 @@ from service.schemas import (
     ValidationErrorResponse,
 )
 
-router = APIRouter(tags=["prediction"], responses={422: {"model": ValidationErrorResponse}})
+router = APIRouter(
+    tags=["prediction"], responses={422: {"model": ValidationErrorResponse}}, route_class=ThreadedBodyRoute
+)
 
 INLINE_TEXT_CHARS = 1000  # longer texts are windowed in the thread pool
 
@@ -78,20 +80,25 @@ def _window_and_ranking(predictor: Predictor, text: str) -> tuple[str, Ranking]:
 
 
 @router.post("/predict-next/batch", response_model=PredictBatchResponse)
-def predict_next_batch(
+async def predict_next_batch(
     body: Annotated[PredictBatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
+    request: Request,
     predictor: PredictorDep,
-    settings: SettingsDep,
     metrics: MetricsDep,
 ) -> Response:
     """/predict-next for up to MAX_BATCH texts at once, in one vectorised forward pass."""
-    if len(body.texts) > settings.max_batch:
-        raise ArgumentError(
-            ("texts",), f"List should have at most {settings.max_batch} items (MAX_BATCH)", "too_long"
-        )
-    windows = predictor.windows(body.texts)
+    # MAX_BATCH is checked before the items are validated (service.body).
+    windows, rankings = await run_until_disconnect(request.receive, _batch, predictor, body)
     metrics.batch_sizes.observe(len(windows))
-    return batch_response(windows, predictor.top(predictor.probabilities(windows), body.top_k), body.top_k)
+    return batch_response(windows, rankings, body.top_k)
+
+
+def _batch(
+    predictor: Predictor, body: PredictBatchRequest, on_chunk: OnChunk
+) -> tuple[list[str], list[Ranking]]:
+    windows = predictor.windows(body.texts, on_chunk)
+    on_chunk(len(windows))
+    return windows, predictor.top(predictor.probabilities(windows), body.top_k)
 
 
 @router.post("/generate")
@@ -108,11 +115,13 @@ def generate(
 @router.post("/accuracy")
 async def measure_accuracy(
     body: Annotated[AccuracyRequest, Body(openapi_examples=ACCURACY_EXAMPLES)],
+    request: Request,
     predictor: PredictorDep,
     limiter: EvaluationLimiterDep,
 ) -> AccuracyResponse:
     """Next-character accuracy over every seq_length window of the given text."""
     # A long text costs seconds and tens of MB, so only a few run at once; the others wait on
-    # the event loop, not in a pool thread, so they never starve the other endpoints.
-    result = await to_thread.run_sync(predictor.accuracy, body.text, limiter=limiter)
+    # the event loop, not in a pool thread, so they never starve the other endpoints. A client
+    # that disconnects stops its work at the next chunk of windows.
+    result = await run_until_disconnect(request.receive, predictor.accuracy, body.text, limiter=limiter)
     return AccuracyResponse(accuracy=result.accuracy, correct=result.correct, total=result.total)
