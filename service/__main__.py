@@ -22,7 +22,7 @@ from types import FrameType  # noqa: E402
 from model.artifact import ArtifactError  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
-from service.server import serve  # noqa: E402
+from service.server import bind, ensure_descriptors, serve  # noqa: E402
 from service.settings import SettingsError, load_settings  # noqa: E402
 
 
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(**overrides)
         app = create_app(settings)
+        ensure_descriptors(settings.max_connections)
+        listener = bind(settings)
     except (SettingsError, ArtifactError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     # before it: ours, which makes that finished shutdown exit with status 0.
     for shutdown_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(shutdown_signal, _exit_cleanly)
-    serve(app, settings)
+    serve(app, settings, listener)
     return 0
 
 

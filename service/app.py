@@ -10,7 +10,7 @@ from model.artifact import Artifact
 from model.version import package_version
 from service import errors
 from service.metrics import Metrics, RequestMetrics
-from service.middleware import AccessLog, BodySizeLimit
+from service.middleware import AccessLog, BodySizeLimit, HeadAsGet
 from service.predictor import Predictor, load_predictor
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
@@ -53,6 +53,7 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
     for module in (meta, health, metrics, predict, lstm):
         app.include_router(module.router)
     errors.install(app)
+    app.add_middleware(HeadAsGet)  # innermost: the access log and the metrics still see HEAD
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -8,6 +8,7 @@ refuse the requests still routed here meanwhile; instead the server keeps answer
 
 from __future__ import annotations
 
+import resource
 import signal
 import socket
 import time
@@ -16,8 +17,12 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from service.connections import guarded_protocol
 from service.readiness import Readiness
-from service.settings import Settings
+from service.settings import Settings, SettingsError
+
+# Descriptors beyond the connections: the listening socket, the artifact, logs, the event loop.
+SPARE_DESCRIPTORS = 64
 
 
 class DrainingServer(uvicorn.Server):
@@ -49,8 +54,8 @@ class DrainingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def serve(app: FastAPI, settings: Settings) -> None:
-    """Serve `app` on HOST:PORT until a signal ends the drain and the graceful shutdown."""
+def serve(app: FastAPI, settings: Settings, listener: socket.socket) -> None:
+    """Serve `app` on `listener` until a signal ends the drain and the graceful shutdown."""
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -60,5 +65,47 @@ def serve(app: FastAPI, settings: Settings) -> None:
         access_log=False,  # service.middleware.AccessLog writes it, with the request id
         server_header=False,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        http=guarded_protocol(settings.header_timeout_seconds, settings.max_connections),
     )
-    DrainingServer(config, app.state.readiness, settings.drain_seconds).run()
+    DrainingServer(config, app.state.readiness, settings.drain_seconds).run(sockets=[listener])
+
+
+def bind(settings: Settings) -> socket.socket:
+    """A socket bound to HOST:PORT (listening starts with the server), or SettingsError naming them.
+
+    Bound here rather than by uvicorn, whose failure is a multi-line log and exit status 1.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise SettingsError(f"invalid setting HOST={settings.host!r}: {_reason(error)}") from None
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+    except OSError as error:
+        listener.close()
+        raise SettingsError(
+            f"cannot listen on HOST={settings.host!r} PORT={settings.port}: {_reason(error)}"
+        ) from None
+    listener.set_inheritable(True)
+    return listener
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error)
+
+
+def ensure_descriptors(max_connections: int) -> None:
+    """Raise the soft limit on open files to fit MAX_CONNECTIONS, or SettingsError if it cannot."""
+    needed = max_connections + SPARE_DESCRIPTORS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            raise SettingsError(
+                f"invalid setting MAX_CONNECTIONS={max_connections}: needs {needed} open files, "
+                f"the process may have at most {hard} (ulimit -n)"
+            )
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
