@@ -19,6 +19,7 @@ from service.routes import health, lstm, meta, metrics, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
 
+PARSE_THREADS = 2
 DESCRIPTION = (
     "A character-level RNN (27 symbols: space and a-z) trained with hand-written BPTT in NumPy on "
     "Darwin's *On the Origin of Species*, plus one step of an LSTM cell. Every answer is JSON; "
@@ -48,6 +49,9 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.predictor = predictor
     app.state.evaluation_limiter = CapacityLimiter(settings.max_concurrent_evaluations)
+    # Large bodies parsed at once: parsing holds the GIL, so more threads than cores only
+    # make the event loop wait longer for it (measured in docs/reliability.md).
+    app.state.parse_limiter = CapacityLimiter(PARSE_THREADS)
     app.state.readiness = readiness
     app.state.metrics = service_metrics
     for module in (meta, health, metrics, predict, lstm):

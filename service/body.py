@@ -58,7 +58,9 @@ class ThreadedBodyRoute(APIRoute):
                 if len(raw) <= INLINE_BODY_BYTES:  # cheaper than the hop to a thread and back
                     validated = parse_and_validate(raw, body_field.validate, limits)
                 else:
-                    validated = await to_thread.run_sync(parse_and_validate, raw, body_field.validate, limits)
+                    validated = await to_thread.run_sync(
+                        parse_and_validate, raw, body_field.validate, limits, limiter=request.app.state.parse_limiter
+                    )
                 request = ValidatedRequest(request, raw, validated)
             return await handler(request)
 

@@ -88,17 +88,16 @@ async def predict_next_batch(
 ) -> Response:
     """/predict-next for up to MAX_BATCH texts at once, in one vectorised forward pass."""
     # MAX_BATCH is checked before the items are validated (service.body).
-    windows, rankings = await run_until_disconnect(request.receive, _batch, predictor, body)
-    metrics.batch_sizes.observe(len(windows))
-    return batch_response(windows, rankings, body.top_k)
+    response = await run_until_disconnect(request.receive, _batch, predictor, body)
+    metrics.batch_sizes.observe(len(body.texts))
+    return response
 
 
-def _batch(
-    predictor: Predictor, body: PredictBatchRequest, on_chunk: OnChunk
-) -> tuple[list[str], list[Ranking]]:
+def _batch(predictor: Predictor, body: PredictBatchRequest, on_chunk: OnChunk) -> Response:
+    # The answer's JSON is written here too: for 1000 texts it is milliseconds of the loop's time.
     windows = predictor.windows(body.texts, on_chunk)
     on_chunk(len(windows))
-    return windows, predictor.top(predictor.probabilities(windows), body.top_k)
+    return batch_response(windows, predictor.top(predictor.probabilities(windows), body.top_k), body.top_k)
 
 
 @router.post("/generate")
