@@ -14,7 +14,6 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -45,7 +44,9 @@ def slowest_health_during(server: ServerProcess, body: bytes, clients: int) -> t
 
     def post() -> None:
         started = time.perf_counter()
-        response = httpx.post(f"{server.base_url}/predict-next/batch", content=body, headers=JSON, timeout=120)
+        response = httpx.post(
+            f"{server.base_url}/predict-next/batch", content=body, headers=JSON, timeout=120
+        )
         results.append((time.perf_counter() - started, len(response.content)))
 
     threads = [threading.Thread(target=post) for _ in range(clients)]
@@ -85,25 +86,27 @@ def header_timeout_seconds(server: ServerProcess) -> float:
         return time.monotonic() - started
 
 
-def timed(label: str, measure: Callable[[], str]) -> None:
-    print(f"{label}: {measure()}", flush=True)
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch, running_server(None, Path(scratch) / "log") as server:
         pid = server.process.pid
         print(f"idle server: peak RSS {peak_rss_mb(pid):.0f} MB")
         started = time.perf_counter()
-        response = httpx.post(f"{server.base_url}/predict-next/batch", content=INTEGERS, headers=JSON, timeout=60)
+        response = httpx.post(
+            f"{server.base_url}/predict-next/batch", content=INTEGERS, headers=JSON, timeout=60
+        )
         print(
             f"1 MB of 499,990 integers: {response.status_code} in {time.perf_counter() - started:.3f} s, "
             f"{len(response.content)} bytes, peak RSS {peak_rss_mb(pid):.0f} MB"
         )
         slowest, seconds, size = slowest_health_during(server, INTEGERS, 4)
-        print(f"4 such bodies at once: each answered in <= {max(seconds):.2f} s ({size} bytes); slowest /health {slowest:.3f} s")
+        print(
+            f"4 such bodies at once: each answered in <= {max(seconds):.2f} s ({size} bytes); "
+            f"slowest /health {slowest:.3f} s"
+        )
         slowest, seconds, size = slowest_health_during(server, VALID, 64)
         print(
-            f"64 valid 1 MB batches at once ({len(VALID)} bytes each): all answered within {max(seconds):.1f} s; "
+            f"64 valid 1 MB batches at once ({len(VALID)} bytes each): "
+            f"all answered within {max(seconds):.1f} s; "
             f"slowest /health {slowest:.3f} s; peak RSS {peak_rss_mb(pid):.0f} MB"
         )
         started = time.perf_counter()
@@ -112,8 +115,14 @@ def main() -> None:
         started = time.perf_counter()
         response = httpx.post(f"{server.base_url}/accuracy", content=LONGEST, headers=JSON, timeout=60)
         print(f"one max-size /accuracy, completed: {time.perf_counter() - started:.2f} s")
-        print(f"six max-size /accuracy, each disconnected after sending: server CPU {disconnected_accuracy_cpu(server, 6):.2f} s")
-        print(f"a client that never finishes its headers: disconnected after {header_timeout_seconds(server):.2f} s")
+        print(
+            "six max-size /accuracy, each disconnected after sending: server CPU "
+            f"{disconnected_accuracy_cpu(server, 6):.2f} s"
+        )
+        print(
+            "a client that never finishes its headers: disconnected after "
+            f"{header_timeout_seconds(server):.2f} s"
+        )
 
 
 if __name__ == "__main__":

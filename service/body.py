@@ -59,7 +59,11 @@ class ThreadedBodyRoute(APIRoute):
                     validated = parse_and_validate(raw, body_field.validate, limits)
                 else:
                     validated = await to_thread.run_sync(
-                        parse_and_validate, raw, body_field.validate, limits, limiter=request.app.state.parse_limiter
+                        parse_and_validate,
+                        raw,
+                        body_field.validate,
+                        limits,
+                        limiter=request.app.state.parse_limiter,
                     )
                 request = ValidatedRequest(request, raw, validated)
             return await handler(request)
@@ -78,7 +82,9 @@ def check_content_type(content_type: str | None) -> None:
         message = email.message.Message()
         message["content-type"] = content_type
         subtype = message.get_content_subtype()
-        if message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json")):
+        if message.get_content_maintype() == "application" and (
+            subtype == "json" or subtype.endswith("+json")
+        ):
             return
     given = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
     msg = f"Expected a JSON object sent with Content-Type: application/json, got {given}"

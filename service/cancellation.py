@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import anyio
@@ -67,7 +68,7 @@ async def run_until_disconnect(
     async with anyio.create_task_group() as group:
         group.start_soon(_watch, receive, cancellation)
         try:
-            result = await to_thread.run_sync(work, *args, cancellation.check, limiter=limiter)
+            result: T = await to_thread.run_sync(partial(work, *args), cancellation.check, limiter=limiter)
         except Exception as error:
             failure = error
         group.cancel_scope.cancel()

@@ -24,7 +24,6 @@ from model.names import check_name
 from model.rnn import generate, next_char_probabilities
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
 
-
 # Called with the count of units done so far, between chunks of long work; may raise to stop it.
 OnChunk = Callable[[int], None]
 WINDOWS_CHUNK = 100  # texts of a batch windowed between two on_chunk calls

@@ -76,7 +76,11 @@ def test_bad_numbers_in_weight_rows_count_once_per_row(client: ASGIClient) -> No
     assert response.status_code == 422
     detail = error_body(response)["detail"]
     assert len(response.content) < SMALL_ANSWER_BYTES
-    first = {"type": "float_type", "loc": ["body", "weights", "W_f", 0, 0], "msg": "Input should be a valid number"}
+    first = {
+        "type": "float_type",
+        "loc": ["body", "weights", "W_f", 0, 0],
+        "msg": "Input should be a valid number",
+    }
     assert detail[0] == first
     # One error for each of the 2 x 256 rows and one for each of the 6 missing weights.
     more = 2 * 256 + 6 - MAX_LISTED_ERRORS
@@ -105,14 +109,18 @@ WANTS_JSON = "Expected a JSON object sent with Content-Type: application/json, g
 
 @pytest.mark.parametrize("content_type", ["text/json", "application/jsonx", "text/plain; charset=json"])
 def test_a_json_looking_content_type_is_named_not_misread(client: ASGIClient, content_type: str) -> None:
-    response = client.post("/predict-next", content=b'{"text": "abc"}', headers={"content-type": content_type})
+    response = client.post(
+        "/predict-next", content=b'{"text": "abc"}', headers={"content-type": content_type}
+    )
     expected = error(["body"], "content_type", WANTS_JSON + f"Content-Type {content_type!r}")
     assert (response.status_code, error_body(response)) == (422, expected)
 
 
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/merge-patch+json"])
 def test_json_content_types_are_accepted(client: ASGIClient, content_type: str) -> None:
-    response = client.post("/predict-next", content=b'{"text": "abc"}', headers={"content-type": content_type})
+    response = client.post(
+        "/predict-next", content=b'{"text": "abc"}', headers={"content-type": content_type}
+    )
     assert response.status_code == 200
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import anyio
@@ -30,7 +31,7 @@ def test_check_raises_once_cancelled() -> None:
 async def post_then_disconnect(app: FastAPI, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     """POST `body`, then report the client gone on the next receive; the messages sent back."""
     content = json.dumps(body).encode()
-    messages = iter(
+    messages: Iterator[dict[str, Any]] = iter(
         [{"type": "http.request", "body": content, "more_body": False}, {"type": "http.disconnect"}]
     )
     sent: list[dict[str, Any]] = []
@@ -38,8 +39,8 @@ async def post_then_disconnect(app: FastAPI, path: str, body: dict[str, Any]) ->
     async def receive() -> dict[str, Any]:
         return next(messages, {"type": "http.disconnect"})
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
     scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "headers": headers,

@@ -74,7 +74,9 @@ def test_connections_past_max_connections_get_503_and_are_closed(guarded: Server
         with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
             answer = extra.recv(4096)
             assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
-            assert answer.endswith(b'{"detail": "Too many open connections (MAX_CONNECTIONS)", "request_id": "-"}')
+            assert answer.endswith(
+                b'{"detail": "Too many open connections (MAX_CONNECTIONS)", "request_id": "-"}'
+            )
             assert extra.recv(1024) == b""
     finally:
         for connection in idle:

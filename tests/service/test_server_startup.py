@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import resource
-import socket
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -229,7 +229,10 @@ def test_a_bad_option_is_one_line_and_status_2(small_artifact: Path) -> None:
 
 @pytest.mark.parametrize(
     ("host", "reason"),
-    [("256.1.1.1", "invalid setting HOST='256.1.1.1': "), ("example.invalid", "invalid setting HOST='example.invalid': ")],
+    [
+        ("256.1.1.1", "invalid setting HOST='256.1.1.1': "),
+        ("example.invalid", "invalid setting HOST='example.invalid': "),
+    ],
 )
 def test_a_host_that_cannot_be_resolved_is_one_line_naming_it(host: str, reason: str) -> None:
     env = service_env(None, free_port())
