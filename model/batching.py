@@ -80,9 +80,9 @@ def positions_agree(fn: RowFunction, params: Params, probes: Array, block: int) 
     return True
 
 
-def probe_windows(n_in: int, seq_length: int, count: int = 4) -> Array:
+def probe_windows(n_in: int, context: int, count: int = 4) -> Array:
     """Fixed random windows for `invariant_block`: the same ones wherever the block is chosen."""
-    return np.random.default_rng(0).integers(0, n_in, (count, seq_length))
+    return np.random.default_rng(0).integers(0, n_in, (count, context))
 
 
 def invariant_block(

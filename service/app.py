@@ -10,7 +10,7 @@ from model.version import package_version
 from service import errors, openapi
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
-from service.middleware import AccessLog, BodySizeLimit
+from service.middleware import AccessLog, BodySizeLimit, HeadAsGet
 from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
@@ -19,6 +19,7 @@ from service.routes import health, inference_protocol, lstm, meta, metrics, pred
 from service.schemas import MessageResponse
 from service.settings import Settings
 
+PARSE_THREADS = 2
 DESCRIPTION = (
     "Character-level language models (27 symbols: space and a-z; RNNs and LSTMs trained with "
     "hand-written BPTT in NumPy) on Darwin's *On the Origin of Species*, several served at once "
@@ -50,6 +51,9 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
     app.state.settings = settings
     app.state.models = models
     app.state.evaluation_limiter = CapacityLimiter(settings.max_concurrent_evaluations)
+    # Large bodies parsed at once: parsing holds the GIL, so more threads than cores only
+    # make the event loop wait longer for it (measured in docs/reliability.md).
+    app.state.parse_limiter = CapacityLimiter(PARSE_THREADS)
     app.state.readiness = readiness
     app.state.metrics = service_metrics
     app.state.batchers = {
@@ -60,6 +64,7 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         app.include_router(module.router)
     errors.install(app)
     openapi.install(app, settings)
+    app.add_middleware(HeadAsGet)  # innermost: the access log and the metrics still see HEAD
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

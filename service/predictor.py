@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,6 +23,10 @@ from model.batching import model_block, model_probabilities
 from model.errors import ArgumentError
 from model.language_model import ARCHITECTURES
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
+
+# Called with the count of units done so far, between chunks of long work; may raise to stop it.
+OnChunk = Callable[[int], None]
+WINDOWS_CHUNK = 100  # texts of a batch windowed between two on_chunk calls
 
 
 class Ranking(NamedTuple):
@@ -108,10 +112,15 @@ class Predictor:
                 )
         return simplified[-self.context :]
 
-    def windows(self, texts: Sequence[str]) -> list[str]:
-        """The window of each text; ArgumentError names the first unusable one by its index."""
+    def windows(self, texts: Sequence[str], on_chunk: OnChunk | None = None) -> list[str]:
+        """The window of each text; ArgumentError names the first unusable one by its index.
+
+        `on_chunk(done)` runs before every WINDOWS_CHUNK texts, and may raise to stop.
+        """
         result = []
         for index, text in enumerate(texts):
+            if on_chunk is not None and index % WINDOWS_CHUNK == 0:
+                on_chunk(index)
             try:
                 result.append(self.window(text))
             except ArgumentError as error:
@@ -166,11 +175,13 @@ class Predictor:
         """n characters continuing `window` (the assignment notebook's Generate)."""
         return decode(self.model.generate(encode(window), n, temperature, seed))
 
-    def accuracy(self, text: str) -> Accuracy:
+    def accuracy(self, text: str, on_chunk: OnChunk | None = None) -> Accuracy:
         """model.accuracy's measure on the simplified text: every position after its first
-        letter, each predicted from the (at most) `context` characters before it."""
-        self._check_length(text)
-        indices = encode(simplify(text))
+        letter, each predicted from the (at most) `context` characters before it.
+
+        `on_chunk(done)` runs after each forward pass, and may raise to stop the work.
+        """
+        indices = encode(self.simplified(text))
         positions = text_positions(indices)
         if positions is None:
             raise ArgumentError(
@@ -179,7 +190,24 @@ class Predictor:
                 "at least a letter and one character after it are needed",
                 "too_short",
             )
-        return evaluate(self.model, indices, positions)
+        return evaluate(self.model, indices, positions, on_chunk)
+
+    def simplified(self, text: str) -> str:
+        """simplify(text), refused when the text or its simplification is over MAX_TEXT_CHARS.
+
+        Lowercasing can lengthen a text ("İ" becomes two characters), so the work is bounded
+        by the simplified length too.
+        """
+        self._check_length(text)
+        simplified = simplify(text)
+        if len(simplified) > self.max_text_chars:
+            raise ArgumentError(
+                ("text",),
+                f"Text simplifies to {len(simplified)} characters, more than {self.max_text_chars} "
+                "(MAX_TEXT_CHARS)",
+                "string_too_long",
+            )
+        return simplified
 
     def _check_length(self, text: str) -> None:
         if len(text) > self.max_text_chars:

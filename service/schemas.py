@@ -39,7 +39,9 @@ TopK = Annotated[
 ]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-LSTM_MAX_ABS, le=LSTM_MAX_ABS)]
 Vector = Annotated[list[FiniteFloat], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
-MatrixRow = Annotated[list[FiniteFloat], Field(min_length=1, max_length=2 * LSTM_MAX_SIZE)]
+# fail_fast: one error per bad row, not one per bad number, so a 1 MB body of bad rows costs
+# at most LSTM_MAX_SIZE errors per matrix.
+MatrixRow = Annotated[list[FiniteFloat], Field(min_length=1, max_length=2 * LSTM_MAX_SIZE, fail_fast=True)]
 Matrix = Annotated[list[MatrixRow], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
 
 
@@ -141,8 +143,12 @@ class AccuracyResponse(BaseModel):
 
 class SplitAccuracy(BaseModel):
     accuracy: float = Field(ge=0.0, le=1.0)
+    # Absent, not null, where the manifest records none (the n-gram gives no probabilities).
     bits_per_char: float | None = Field(
-        None, ge=0.0, description="Mean of -log2 of the probability given to the actual character."
+        None,
+        ge=0.0,
+        description="Mean of -log2 of the probability given to the actual character.",
+        exclude_if=lambda value: value is None,
     )
     samples: int = Field(ge=0, description="Positions scored.")
 
