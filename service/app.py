@@ -15,7 +15,7 @@ from service.predictor import Predictor, load_predictor
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import RequestID
-from service.routes import health, lstm, meta, metrics, predict
+from service.routes import demo, health, lstm, meta, metrics, models, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
 
@@ -50,7 +50,7 @@ def create_app(settings: Settings, artifact: Artifact | None = None) -> FastAPI:
     app.state.evaluation_limiter = CapacityLimiter(settings.max_concurrent_evaluations)
     app.state.readiness = readiness
     app.state.metrics = service_metrics
-    for module in (meta, health, metrics, predict, lstm):
+    for module in (meta, models, health, metrics, predict, lstm, demo):
         app.include_router(module.router)
     errors.install(app)
     if settings.cors_origins:

@@ -94,12 +94,23 @@ class GenerateResponse(BaseModel):
 
 class AccuracyRequest(StrictBody):
     text: Text
+    details: bool = Field(
+        False, description="Also answer, for each predicted position, the guess and its probability."
+    )
+
+
+class AccuracyDetails(BaseModel):
+    text: str = Field(description="The simplified text whose characters were predicted.")
+    start: int = Field(description="Position in `text` of the first predicted character.")
+    predicted: str = Field(description="The model's guess for each of text[start:], in order.")
+    probabilities: list[float] = Field(description="The probability the model gave each guess.")
 
 
 class AccuracyResponse(BaseModel):
     accuracy: float
     correct: int
     total: int = Field(description="Number of windows: len(simplified text) - seq_length.")
+    details: AccuracyDetails | None = Field(None, description='Present when the request asks "details".')
 
 
 class SplitAccuracy(BaseModel):
@@ -128,6 +139,14 @@ class ModelInfo(BaseModel):
     created_at: str | None = None
     code_version: str | None = None
     training_seconds: float | None = None
+
+
+class ModelEntry(ModelInfo):
+    default: bool = Field(description="Whether requests that name no model are answered by this one.")
+
+
+class ModelList(BaseModel):
+    models: list[ModelEntry]
 
 
 class HealthResponse(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Response
 from fastapi.concurrency import run_in_threadpool
 
 from model.errors import ArgumentError
+from service.accuracy_details import accuracy_details
 from service.deps import EvaluationLimiterDep, MetricsDep, PredictorDep, SettingsDep
 from service.predictor import Predictor, Ranking
 from service.responses import batch_response, prediction_response
@@ -48,6 +49,10 @@ ACCURACY_EXAMPLES: dict[str, Any] = {
             "text": "When we look to the individuals of the same variety or sub-variety of our older "
             "cultivated plants and animals, one of the first points which strikes us"
         },
+    },
+    "details": {
+        "summary": "With the guess at every position",
+        "value": {"text": "On the Origin of Species by Means of Natural Selection", "details": True},
     },
 }
 
@@ -105,14 +110,17 @@ def generate(
     return GenerateResponse(window=window, continuation=continuation)
 
 
-@router.post("/accuracy")
+@router.post("/accuracy", response_model_exclude_none=True)
 async def measure_accuracy(
     body: Annotated[AccuracyRequest, Body(openapi_examples=ACCURACY_EXAMPLES)],
     predictor: PredictorDep,
     limiter: EvaluationLimiterDep,
 ) -> AccuracyResponse:
-    """Next-character accuracy over every seq_length window of the given text."""
+    """Next-character accuracy over every seq_length window of the given text; with details, each guess."""
     # A long text costs seconds and tens of MB, so only a few run at once; the others wait on
     # the event loop, not in a pool thread, so they never starve the other endpoints.
     result = await to_thread.run_sync(predictor.accuracy, body.text, limiter=limiter)
-    return AccuracyResponse(accuracy=result.accuracy, correct=result.correct, total=result.total)
+    details = (
+        await to_thread.run_sync(accuracy_details, predictor, body.text, limiter=limiter) if body.details else None
+    )
+    return AccuracyResponse(accuracy=result.accuracy, correct=result.correct, total=result.total, details=details)
