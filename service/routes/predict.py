@@ -121,6 +121,10 @@ async def measure_accuracy(
     # the event loop, not in a pool thread, so they never starve the other endpoints.
     result = await to_thread.run_sync(predictor.accuracy, body.text, limiter=limiter)
     details = (
-        await to_thread.run_sync(accuracy_details, predictor, body.text, limiter=limiter) if body.details else None
+        await to_thread.run_sync(accuracy_details, predictor, body.text, limiter=limiter)
+        if body.details
+        else None
     )
-    return AccuracyResponse(accuracy=result.accuracy, correct=result.correct, total=result.total, details=details)
+    return AccuracyResponse(
+        accuracy=result.accuracy, correct=result.correct, total=result.total, details=details
+    )
