@@ -191,6 +191,7 @@ async function measure() {
     $("coloured").replaceChildren();
     return;
   }
+  $("accuracy-summary").textContent = "Measuring…";
   const data = await api("/accuracy", withModel({ text, details: true }));
   if (ticket === tickets.accuracy) renderAccuracy(data);
 }
