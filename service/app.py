@@ -15,7 +15,7 @@ from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import RequestID
-from service.routes import health, inference_protocol, lstm, meta, metrics, predict
+from service.routes import demo, health, inference_protocol, lstm, meta, metrics, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
 
@@ -60,7 +60,7 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         predictor.name: DynamicBatcher(predictor.computed_rankings, service_metrics.pass_sizes.observe)
         for predictor in models.predictors
     }
-    for module in (meta, health, metrics, predict, lstm, inference_protocol):
+    for module in (meta, health, metrics, predict, lstm, inference_protocol, demo):
         app.include_router(module.router)
     errors.install(app)
     openapi.install(app, settings)

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from model.accuracy import Accuracy, evaluate, sentence, text_positions
+from model.accuracy import Accuracy, Indices, Positions, evaluate, sentence, text_positions
 from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
 from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
 from model.batching import model_block, model_probabilities
@@ -181,7 +181,13 @@ class Predictor:
 
         `on_chunk(done)` runs after each forward pass, and may raise to stop the work.
         """
-        indices = encode(self.simplified(text))
+        return evaluate(self.model, *self.scored(text)[1:], on_chunk)
+
+    def scored(self, text: str) -> tuple[str, Indices, Positions]:
+        """The simplified text, its indices and the positions the accuracy scores in it;
+        ArgumentError if there is none."""
+        simplified = self.simplified(text)
+        indices = encode(simplified)
         positions = text_positions(indices)
         if positions is None:
             raise ArgumentError(
@@ -190,7 +196,7 @@ class Predictor:
                 "at least a letter and one character after it are needed",
                 "too_short",
             )
-        return evaluate(self.model, indices, positions, on_chunk)
+        return simplified, indices, positions
 
     def simplified(self, text: str) -> str:
         """simplify(text), refused when the text or its simplification is over MAX_TEXT_CHARS.

@@ -125,6 +125,18 @@ class GenerateResponse(BaseModel):
 class AccuracyRequest(StrictBody):
     text: Text
     model: ModelName = None
+    details: bool = Field(
+        False, description="Also answer, for each predicted position, the guess and its probability."
+    )
+
+
+class AccuracyDetails(BaseModel):
+    text: str = Field(description="The simplified text whose characters were predicted.")
+    start: int = Field(
+        description="Position in `text` of the first predicted character: the one after the first letter."
+    )
+    predicted: str = Field(description="The model's guess for each of text[start:], in order.")
+    probabilities: list[float] = Field(description="The probability the model gave each guess.")
 
 
 class AccuracyResponse(BaseModel):
@@ -139,6 +151,7 @@ class AccuracyResponse(BaseModel):
         "letter, each predicted from the (at most) context characters before it, as /predict-next "
         "answers that text."
     )
+    details: AccuracyDetails | None = Field(None, description='Present when the request asks "details".')
 
 
 class SplitAccuracy(BaseModel):

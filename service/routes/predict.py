@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from service.accuracy_details import accuracy_details
 from service.body import ThreadedBodyRoute
 from service.cancellation import run_until_disconnect
 from service.deps import BatchersDep, EvaluationLimiterDep, MetricsDep, ModelsDep
@@ -59,6 +60,10 @@ ACCURACY_EXAMPLES: dict[str, Any] = {
             "text": "When we look to the individuals of the same variety or sub-variety of our older "
             "cultivated plants and animals, one of the first points which strikes us"
         },
+    },
+    "details": {
+        "summary": "With the guess at every position",
+        "value": {"text": "On the Origin of Species by Means of Natural Selection", "details": True},
     },
 }
 
@@ -118,17 +123,26 @@ def generate(
     return GenerateResponse(window=window, continuation=continuation)
 
 
-@router.post("/accuracy")
+@router.post("/accuracy", response_model_exclude_none=True)
 async def measure_accuracy(
     body: Annotated[AccuracyRequest, Body(openapi_examples=ACCURACY_EXAMPLES)],
     request: Request,
     models: ModelsDep,
     limiter: EvaluationLimiterDep,
 ) -> AccuracyResponse:
-    """Share of the text's characters the model ranks first, each from the text before it."""
+    """Share of the text's characters the model ranks first, each from the text before it;
+    with details, the guess at each of those positions."""
     predictor = models.get(body.model)
     # A long text costs seconds and tens of MB, so only a few run at once; the others wait on
     # the event loop, not in a pool thread, so they never starve the other endpoints. A client
-    # that disconnects stops its work at the next chunk of windows.
-    result = await run_until_disconnect(request.receive, predictor.accuracy, body.text, limiter=limiter)
-    return AccuracyResponse(accuracy=result.accuracy, correct=result.correct, total=result.total)
+    # that disconnects stops its work at the next forward pass.
+    if body.details:
+        result, details = await run_until_disconnect(
+            request.receive, accuracy_details, predictor, body.text, limiter=limiter
+        )
+    else:
+        result = await run_until_disconnect(request.receive, predictor.accuracy, body.text, limiter=limiter)
+        details = None
+    return AccuracyResponse(
+        accuracy=result.accuracy, correct=result.correct, total=result.total, details=details
+    )
