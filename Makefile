@@ -8,7 +8,7 @@ PORT ?= 8000
 # The lowest total line coverage `make test` accepts (measured: see docs/architecture.md).
 COVERAGE_MIN := 95
 
-.PHONY: serve test lint typecheck bench train evaluate docs-examples lock clean
+.PHONY: serve test lint typecheck bench train evaluate docs-examples screenshots lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: lint typecheck
 # After retraining the artifact: rewrite the curl outputs of README.md and docs/api.md.
 docs-examples: $(DEV)
 	$(BIN)/python -m tests.utils.examples --write
+
+# The demo page on the committed artifact, at desktop and phone width (needs chromium).
+screenshots: $(DEV)
+	$(BIN)/python -m tests.utils.screenshots
 
 bench: $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

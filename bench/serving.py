@@ -61,9 +61,11 @@ BATCH = Scenario(f"POST /predict-next/batch, {BATCH_TEXTS} texts", "/predict-nex
 
 
 @contextlib.contextmanager
-def running_server(artifact: str, log: Path) -> Iterator[ServerProcess]:
+def running_server(artifact: str, log: Path, workers: int = 1) -> Iterator[ServerProcess]:
     """The tests' `python -m service` process, stopped with SIGTERM so that it shuts down as deployed."""
-    with tests_running_server(artifact, log, stop_signal=signal.SIGTERM, timeout=60) as server:
+    with tests_running_server(
+        artifact, log, stop_signal=signal.SIGTERM, timeout=60, WORKERS=str(workers)
+    ) as server:
         yield server
 
 
@@ -160,17 +162,19 @@ def measure(seconds: float, artifact: str) -> dict[str, Any]:
     """Every serving figure; the server's log goes to a temporary file."""
     results: dict[str, Any] = {"load_generator": load_generator(), "runs": [], "load_before": load_average()}
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
-        log = Path(tmp) / "service.log"
-        with running_server(artifact, log) as server:
+        with running_server(artifact, Path(tmp) / "service.log") as server:
             results["rss_after_start_kb"] = memory_kb(server.process.pid, "VmRSS")
             for connections in (16, 64):
                 for scenario in (HEALTH, PREDICT_NEW, PREDICT_REPEATED):
-                    run = drive(server, scenario, connections, seconds)
-                    results["runs"].append({"scenario": scenario.label, "connections": connections, **run})
+                    results["runs"].append(run(server, scenario, connections, seconds, 1))
             for connections in (1, 2):
-                run = drive(server, BATCH, connections, seconds)
-                results["runs"].append({"scenario": BATCH.label, "connections": connections, **run})
+                results["runs"].append(run(server, BATCH, connections, seconds, 1))
             results["peak_rss_kb"] = memory_kb(server.process.pid, "VmHWM")
+        with running_server(artifact, Path(tmp) / "service-2.log", workers=2) as server:
+            for connections in (16, 64):
+                for scenario in (HEALTH, PREDICT_NEW):
+                    results["runs"].append(run(server, scenario, connections, seconds, 2))
+            results["runs"].append(run(server, BATCH, 2, seconds, 2))
     results["load_after"] = load_average()
     results["direct"] = run_json(
         "bench.serving", ["--direct", "--seconds", str(seconds)], 1, seconds * 4 + 60
@@ -178,9 +182,18 @@ def measure(seconds: float, artifact: str) -> dict[str, Any]:
     return results
 
 
-def find(results: dict[str, Any], scenario: Scenario, connections: int) -> dict[str, Any]:
+def run(
+    server: ServerProcess, scenario: Scenario, connections: int, seconds: float, workers: int
+) -> dict[str, Any]:
+    measured = drive(server, scenario, connections, seconds)
+    return {"scenario": scenario.label, "connections": connections, "workers": workers, **measured}
+
+
+def find(results: dict[str, Any], scenario: Scenario, connections: int, workers: int = 1) -> dict[str, Any]:
     return next(
-        r for r in results["runs"] if r["scenario"] == scenario.label and r["connections"] == connections
+        r
+        for r in results["runs"]
+        if (r["scenario"], r["connections"], r["workers"]) == (scenario.label, connections, workers)
     )
 
 
@@ -189,12 +202,21 @@ def report(results: dict[str, Any]) -> list[str]:
         f"load generator: {results['load_generator']} (separate process, 127.0.0.1); load average "
         f"{results['load_before']} before, {results['load_after']} after"
     ]
-    columns = ("conns", 5), ("req/s", 9), ("p50 ms", 8), ("p99 ms", 8), ("errors", 6), ("others CPU", 10)
+    columns = (
+        ("workers", 7),
+        ("conns", 5),
+        ("req/s", 9),
+        ("p50 ms", 8),
+        ("p99 ms", 8),
+        ("errors", 6),
+        ("others CPU", 10),
+    )
     lines.append(f"{'scenario':44s} " + " ".join(f"{name:>{width}s}" for name, width in columns))
-    for run in results["runs"]:
+    for entry in results["runs"]:
         lines.append(
-            f"{run['scenario']:44s} {run['connections']:5d} {run['per_second']:9,.0f} "
-            f"{run['p50_ms']:8.2f} {run['p99_ms']:8.2f} {run['errors']:6d} {run['others_cpu']:10.0%}"
+            f"{entry['scenario']:44s} {entry['workers']:7d} {entry['connections']:5d} "
+            f"{entry['per_second']:9,.0f} "
+            f"{entry['p50_ms']:8.2f} {entry['p99_ms']:8.2f} {entry['errors']:6d} {entry['others_cpu']:10.0%}"
         )
     lines += goal_lines(results)
     return lines
@@ -217,6 +239,7 @@ def goal_lines(results: dict[str, Any]) -> list[str]:
         lines.append(f"{scenario.label}, p99 at 16: {p99:.1f} ms, goal < 20 ms: {verdict(p99 < 20)}")
     batch = max(find(results, BATCH, c)["per_second"] for c in (1, 2)) * BATCH_TEXTS
     lines.append(f"batch endpoint: {batch:,.0f} predictions/s, goal >= 50,000: {verdict(batch >= 50_000)}")
+    lines += worker_lines(results)
     for key, label in (("1_threads", "1 thread"), ("2_threads", "2 threads at once")):
         rate = results["direct"][key]
         lines.append(
@@ -228,6 +251,25 @@ def goal_lines(results: dict[str, Any]) -> list[str]:
     lines.append(
         f"server peak RSS (VmHWM) under load: {peak_mb:.0f} MB, goal < 150 MB: {verdict(peak_mb < 150)}"
     )
+    return lines
+
+
+def worker_lines(results: dict[str, Any]) -> list[str]:
+    """WORKERS=2 against 1 on the same scenarios (no goal: it shows what a second process buys)."""
+    lines = []
+    for scenario, connections in (
+        (HEALTH, 16),
+        (PREDICT_NEW, 16),
+        (HEALTH, 64),
+        (PREDICT_NEW, 64),
+        (BATCH, 2),
+    ):
+        one, two = (find(results, scenario, connections, workers) for workers in (1, 2))
+        lines.append(
+            f"{scenario.label} at {connections}: 2 workers {two['per_second']:,.0f}/s against 1 worker "
+            f"{one['per_second']:,.0f}/s ({two['per_second'] / one['per_second']:.2f}x), "
+            f"p99 {two['p99_ms']:.1f} against {one['p99_ms']:.1f} ms"
+        )
     return lines
 
 

@@ -85,15 +85,29 @@ def window_groups(positions: Indices, context: int) -> Iterator[tuple[Indices, i
         yield np.array([p]), int(p)
 
 
-def score(model: LanguageModel, indices: Indices, positions: Indices, length: int) -> Accuracy:
-    """Accuracy of the windows indices[p - length : p] for positions p sharing one length."""
-    windows = indices[positions[:, None] - length + np.arange(length)[None, :]]
-    z = model.logits(windows).astype(np.float64)
-    targets = indices[positions]
+def log_probabilities(z: NDArray[np.float64], chosen: Indices) -> NDArray[np.float64]:
+    """log softmax(z)[row, chosen[row]] for each row of logits z."""
     shifted = z - z.max(axis=1, keepdims=True)
-    log_p = shifted[np.arange(len(targets)), targets] - np.log(np.exp(shifted).sum(axis=1))
+    result: NDArray[np.float64] = shifted[np.arange(len(chosen)), chosen] - np.log(
+        np.exp(shifted).sum(axis=1)
+    )
+    return result
+
+
+def logits_at(model: LanguageModel, indices: Indices, positions: Indices, length: int) -> NDArray[np.float64]:
+    """z (float64) after the windows indices[p - length : p] for positions p sharing one length."""
+    windows = indices[positions[:, None] - length + np.arange(length)[None, :]]
+    return model.logits(windows).astype(np.float64)
+
+
+def score(z: NDArray[np.float64], targets: Indices) -> Accuracy:
+    """Accuracy of the logits z (one row per position) against the positions' characters."""
+    log_p = log_probabilities(z, targets)
     correct = int(np.count_nonzero(np.argmax(z, axis=1) == targets))
     return Accuracy(correct, int(targets.size), float(-log_p.sum() / np.log(2)))
+
+
+OnPass = Callable[[Indices, NDArray[np.float64]], None]
 
 
 def evaluate(
@@ -101,18 +115,53 @@ def evaluate(
     indices: Indices,
     positions: Positions,
     on_chunk: Callable[[int], None] | None = None,
+    on_pass: OnPass | None = None,
 ) -> Accuracy:
     """Accuracy over every position of `positions`; `on_chunk(done)` after each forward pass
-    (a progress bar, or a caller that stops the work by raising)."""
+    (a progress bar, or a caller that stops the work by raising); `on_pass(positions, z)`
+    sees each pass's positions and logits (`guesses` reads the guesses from them)."""
     if positions.end > len(indices):
         raise ValueError(f"positions: end {positions.end} is past the text's {len(indices)} characters")
     total = Accuracy(0, 0)
     wanted = np.arange(positions.start, positions.end, dtype=np.int64)
     for group, length in window_groups(wanted, model.context):
-        total = total + score(model, indices, group, length)
+        z = logits_at(model, indices, group, length)
+        total = total + score(z, indices[group])
+        if on_pass is not None:
+            on_pass(group, z)
         if on_chunk is not None:
             on_chunk(total.total)
     return total
+
+
+@dataclass(frozen=True)
+class Guesses:
+    """The character ranked first at each position start, start + 1, ..., and its probability:
+    the guesses whose hits `evaluate` counts."""
+
+    start: int
+    guesses: Indices
+    probabilities: NDArray[np.float64]
+
+
+def guesses(
+    model: LanguageModel,
+    indices: Indices,
+    positions: Positions,
+    on_chunk: Callable[[int], None] | None = None,
+) -> tuple[Accuracy, Guesses]:
+    """`evaluate`'s accuracy and, from the same forward passes, the guess at every position."""
+    count = positions.end - positions.start
+    guessed = np.zeros(count, dtype=np.int64)
+    probabilities = np.zeros(count)
+
+    def keep(group: Indices, z: NDArray[np.float64]) -> None:
+        best = np.argmax(z, axis=1)
+        guessed[group - positions.start] = best
+        probabilities[group - positions.start] = np.exp(log_probabilities(z, best))
+
+    accuracy = evaluate(model, indices, positions, on_chunk, keep)
+    return accuracy, Guesses(positions.start, guessed, probabilities)
 
 
 def text_positions(indices: Indices) -> Positions | None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from model.alphabet import ALPHABET
 from model.language_model import Architecture, LanguageModel, Params, architecture
+from model.names import check_name
 
 FORMAT_VERSION = 2
 # The committed artifact, relative to the repository root: the default of every command.
@@ -143,6 +144,7 @@ def load(directory: str | Path) -> Artifact:
     if not root.is_dir():
         raise ArtifactError(f"{root}: artifact directory not found")
     manifest = _read_manifest(root / MANIFEST_FILE)
+    _check_served_name(root, manifest)
     weights_path = root / WEIGHTS_FILE
     if not weights_path.is_file():
         raise ArtifactError(f"{weights_path}: file not found")
@@ -154,6 +156,15 @@ def load(directory: str | Path) -> Artifact:
     params = _read_weights(weights_path, architecture(manifest["architecture"]).param_names)
     _check_shapes(weights_path, params, manifest)
     return Artifact(path=root, params=params, manifest=manifest)
+
+
+def _check_served_name(root: Path, manifest: dict[str, Any]) -> None:
+    """ArtifactError unless the model's name (the manifest's, else the directory's) is safe to
+    write into a path, a log line and a metric label (model/names.py)."""
+    try:
+        check_name(manifest.get("name", root.name))
+    except ValueError as error:
+        raise ArtifactError(f"{root / MANIFEST_FILE}: field name: {error}") from None
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

@@ -38,7 +38,8 @@ def buckets(inputs: Array) -> Array:
     symbols = inputs.T.astype(np.uint64) + np.uint64(1)
     for k in range(1, ORDERS + 1):
         shifted = np.zeros_like(code)
-        shifted[k - 1 :] = symbols[: T - k + 1]  # x_{t-k+1}, or 0 before the window
+        if k <= T:  # a window shorter than k has no x_{t-k+1} anywhere: all 0
+            shifted[k - 1 :] = symbols[: T - k + 1]  # x_{t-k+1}, or 0 before the window
         code += shifted * np.uint64(_BASE ** (k - 1))
         if k >= 2:
             hashed = (code * _MULTIPLIERS[k]) >> np.uint64(64 - BUCKET_BITS)

@@ -23,7 +23,7 @@ from model.artifact import ArtifactError  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
 from service.models import ModelRegistry  # noqa: E402
-from service.server import serve  # noqa: E402
+from service.server import bind, ensure_descriptors, serve  # noqa: E402
 from service.settings import SettingsError, load_settings  # noqa: E402
 
 
@@ -54,9 +54,13 @@ def parse_overrides(argv: list[str] | None) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     overrides = parse_overrides(argv)
+    # Worker processes read their settings from the environment, so the options go there too.
+    os.environ.update({name: str(value) for name, value in overrides.items()})
     try:
         settings = load_settings(**overrides)
         app = create_app(settings)
+        ensure_descriptors(settings.max_connections)
+        listener = bind(settings)
     except (SettingsError, ArtifactError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -68,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     # before it: ours, which makes that finished shutdown exit with status 0.
     for shutdown_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(shutdown_signal, _exit_cleanly)
-    serve(app, settings)
+    serve(app, settings, listener)
     return 0
 
 

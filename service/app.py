@@ -7,17 +7,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from model.version import package_version
-from service import errors
+from service import errors, openapi
+from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
-from service.middleware import AccessLog, BodySizeLimit
+from service.middleware import AccessLog, BodySizeLimit, HeadAsGet
 from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import RequestID
-from service.routes import health, lstm, meta, metrics, predict
+from service.routes import demo, health, inference_protocol, lstm, meta, metrics, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
 
+PARSE_THREADS = 2
 DESCRIPTION = (
     "Character-level language models (27 symbols: space and a-z; RNNs and LSTMs trained with "
     "hand-written BPTT in NumPy) on Darwin's *On the Origin of Species*, several served at once "
@@ -38,6 +40,9 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         version=package_version(),
         description=DESCRIPTION,
         debug=False,
+        docs_url=None,  # service.openapi serves /docs from local assets
+        redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
         responses={
             400: {"model": MessageResponse, "description": "Request body that cannot be decoded (not UTF-8)"},
             413: {"model": MessageResponse, "description": "Request body over MAX_BODY_BYTES"},
@@ -46,11 +51,20 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
     app.state.settings = settings
     app.state.models = models
     app.state.evaluation_limiter = CapacityLimiter(settings.max_concurrent_evaluations)
+    # Large bodies parsed at once: parsing holds the GIL, so more threads than cores only
+    # make the event loop wait longer for it (measured in docs/reliability.md).
+    app.state.parse_limiter = CapacityLimiter(PARSE_THREADS)
     app.state.readiness = readiness
     app.state.metrics = service_metrics
-    for module in (meta, health, metrics, predict, lstm):
+    app.state.batchers = {
+        predictor.name: DynamicBatcher(predictor.computed_rankings, service_metrics.pass_sizes.observe)
+        for predictor in models.predictors
+    }
+    for module in (meta, health, metrics, predict, lstm, inference_protocol, demo):
         app.include_router(module.router)
     errors.install(app)
+    openapi.install(app, settings)
+    app.add_middleware(HeadAsGet)  # innermost: the access log and the metrics still see HEAD
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

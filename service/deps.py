@@ -7,6 +7,7 @@ from typing import Annotated
 from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
+from service.batcher import DynamicBatcher
 from service.metrics import Metrics
 from service.models import ModelRegistry
 from service.readiness import Readiness
@@ -16,6 +17,12 @@ from service.settings import Settings
 async def get_models(request: Request) -> ModelRegistry:
     models: ModelRegistry = request.app.state.models
     return models
+
+
+async def get_batchers(request: Request) -> dict[str, DynamicBatcher]:
+    """One dynamic batcher per model, by name: a pass never mixes two models' windows."""
+    batchers: dict[str, DynamicBatcher] = request.app.state.batchers
+    return batchers
 
 
 async def get_settings(request: Request) -> Settings:
@@ -39,6 +46,7 @@ async def get_readiness(request: Request) -> Readiness:
 
 
 ModelsDep = Annotated[ModelRegistry, Depends(get_models)]
+BatchersDep = Annotated[dict[str, DynamicBatcher], Depends(get_batchers)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EvaluationLimiterDep = Annotated[CapacityLimiter, Depends(get_evaluation_limiter)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

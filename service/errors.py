@@ -8,7 +8,7 @@ would add is left out so that a rejected request (up to 1 MB) is never copied in
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,12 +19,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from model.errors import ArgumentError
+from service.cancellation import Cancelled
 from service.models import UnknownModel
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import request_id_of
 
 logger = logging.getLogger("service.errors")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MAX_LISTED_ERRORS = 20
 
 
 def error_response(
@@ -37,9 +39,17 @@ def error_response(
     )
 
 
-def unprocessable(request: Request, errors: Iterable[Mapping[str, Any]]) -> JSONResponse:
-    """422 with FastAPI's {"detail": [{"type", "loc", "msg"}, ...]} body."""
-    detail = [{"type": error["type"], "loc": list(error["loc"]), "msg": _message(error)} for error in errors]
+def unprocessable(request: Request, errors: Sequence[Mapping[str, Any]]) -> JSONResponse:
+    """422 with FastAPI's {"detail": [{"type", "loc", "msg"}, ...]} body.
+
+    Only the first MAX_LISTED_ERRORS are listed, then one item that counts the rest, so a list
+    of a thousand bad items gets an answer of a few kB.
+    """
+    listed = errors[:MAX_LISTED_ERRORS]
+    detail = [{"type": error["type"], "loc": list(error["loc"]), "msg": _message(error)} for error in listed]
+    if len(errors) > len(listed):
+        more = len(errors) - len(listed)
+        detail.append({"type": "too_many_errors", "loc": ["body"], "msg": f"{more} more errors not listed"})
     return error_response(request, 422, detail)
 
 
@@ -52,19 +62,7 @@ def _message(error: Mapping[str, Any]) -> str:
 async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
     """The body did not match the request model."""
     assert isinstance(exc, RequestValidationError)
-    content_type = request.headers.get("content-type", "")
-    if request.method == "POST" and "json" not in content_type.lower():
-        # FastAPI reads only JSON bodies, so without the header any body looks like "not an
-        # object": say what is missing instead (curl -d sends a form type by default).
-        return unprocessable(
-            request, [{"type": "content_type", "loc": ("body",), "msg": _content_type_message(content_type)}]
-        )
     return unprocessable(request, exc.errors())
-
-
-def _content_type_message(content_type: str) -> str:
-    given = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
-    return f"Expected a JSON object sent with Content-Type: application/json, got {given}"
 
 
 async def argument_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -80,6 +78,12 @@ async def unknown_model_handler(request: Request, exc: Exception) -> JSONRespons
     """A model name that is not served: 404, naming those that are."""
     assert isinstance(exc, UnknownModel)
     return error_response(request, 404, str(exc))
+
+
+async def cancelled_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The client went away mid-work, which stopped: 499 (nginx's code) for the logs and metrics."""
+    logger.info("%s", exc)
+    return error_response(request, 499, "Client closed the request")
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
@@ -118,5 +122,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(ArgumentError, argument_error_handler)
     app.add_exception_handler(UnknownModel, unknown_model_handler)
+    app.add_exception_handler(Cancelled, cancelled_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

@@ -74,6 +74,12 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
+        self.pass_sizes = Histogram(
+            "char_rnn_dynamic_batch_size",
+            "Windows per forward pass that the dynamic batcher ran for /predict-next",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
         self.model_loaded = Gauge(
             "char_rnn_model_loaded",
             "1 for each model loaded and warmed up, by name",

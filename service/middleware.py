@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: the request body limit and the one-line-per-request access log.
+"""Pure ASGI middleware: the request body limit, HEAD, and the one-line-per-request access log.
 
 Both run inside service.request_id.RequestID, so the request's id is in the scope.
 """
@@ -90,6 +90,27 @@ async def _send_json(scope: Scope, send: Send, status: int, detail: str) -> None
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class HeadAsGet:
+    """HEAD answers as GET would, headers only (FastAPI routes a GET route's HEAD to a 405)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 class AccessLog:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.artifact import MANIFEST_FILE, WEIGHTS_FILE, ArtifactError
+from model.names import check_name
 from service.predictor import Predictor, load_predictor
 from service.schemas import ModelInfo
 from service.settings import Settings, SettingsError
@@ -30,6 +31,8 @@ class ModelRegistry:
     def __init__(self, predictors: Sequence[Predictor], default: str | None = None) -> None:
         if not predictors:
             raise ValueError("predictors: at least one model is needed")
+        for predictor in predictors:
+            check_served_name(predictor)
         self._predictors = {predictor.name: predictor for predictor in sorted(predictors, key=_name)}
         if len(self._predictors) != len(predictors):
             raise ValueError("predictors: two models have the same name")
@@ -67,6 +70,15 @@ class ModelRegistry:
 
     def infos(self) -> list[ModelInfo]:
         return list(self._infos.values())
+
+
+def check_served_name(predictor: Predictor) -> None:
+    """ArtifactError unless the model's name is safe to write into a log line or a metric label
+    (load() refuses such an artifact too; a Predictor may be built from another source)."""
+    try:
+        check_name(predictor.name)
+    except ValueError as error:
+        raise ArtifactError(f"{predictor.path / MANIFEST_FILE}: field name: {error}") from None
 
 
 def _name(predictor: Predictor) -> str:

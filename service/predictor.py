@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,12 +16,17 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from model.accuracy import Accuracy, evaluate, sentence, text_positions
+from model.accuracy import Accuracy, Indices, Positions, evaluate, sentence, text_positions
 from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
 from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
+from model.batching import model_block, model_probabilities
 from model.errors import ArgumentError
 from model.language_model import ARCHITECTURES
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
+
+# Called with the count of units done so far, between chunks of long work; may raise to stop it.
+OnChunk = Callable[[int], None]
+WINDOWS_CHUNK = 100  # texts of a batch windowed between two on_chunk calls
 
 
 class Ranking(NamedTuple):
@@ -77,6 +82,9 @@ class Predictor:
         self.context = artifact.context
         self.max_text_chars = max_text_chars
         self.info = describe(artifact)
+        # Rows per forward pass such that a window's answer never depends on its neighbours,
+        # chosen with this model's own logits on this machine.
+        self.block = model_block(self.model)
         self.recorded = recorded_accuracy(self.info, artifact.path / MANIFEST_FILE)
         # The answer depends on the window alone, so a repeated window skips the forward pass.
         self.cache = RankingCache(cache_size)
@@ -104,10 +112,15 @@ class Predictor:
                 )
         return simplified[-self.context :]
 
-    def windows(self, texts: Sequence[str]) -> list[str]:
-        """The window of each text; ArgumentError names the first unusable one by its index."""
+    def windows(self, texts: Sequence[str], on_chunk: OnChunk | None = None) -> list[str]:
+        """The window of each text; ArgumentError names the first unusable one by its index.
+
+        `on_chunk(done)` runs before every WINDOWS_CHUNK texts, and may raise to stop.
+        """
         result = []
         for index, text in enumerate(texts):
+            if on_chunk is not None and index % WINDOWS_CHUNK == 0:
+                on_chunk(index)
             try:
                 result.append(self.window(text))
             except ArgumentError as error:
@@ -117,7 +130,8 @@ class Predictor:
     def probabilities(self, windows: Sequence[str]) -> NDArray[np.float64]:
         """Next-character distribution for each window, shape (len(windows), 27).
 
-        Windows of equal length share one forward pass: all full windows go in one batch.
+        Windows of equal length share forward passes of `self.block` rows (model.batching), so
+        each row is bit-identical to the same window's row alone or in any other batch.
         """
         result = np.empty((len(windows), ALPHABET_SIZE))
         by_length: dict[int, list[int]] = {}
@@ -125,7 +139,7 @@ class Predictor:
             by_length.setdefault(len(window), []).append(position)
         for length, positions in by_length.items():
             indices = encode("".join(windows[p] for p in positions)).reshape(len(positions), length)
-            result[positions] = self.model.probabilities(indices)
+            result[positions] = model_probabilities(self.model, indices, self.block)
         return result
 
     def ranking(self, window: str) -> Ranking:
@@ -138,9 +152,14 @@ class Predictor:
 
         Callers that have just missed the cache call this directly, so the miss counts once.
         """
-        ranking = self.top(self.probabilities([window]), ALPHABET_SIZE)[0]
-        self.cache.put(window, ranking)
-        return ranking
+        return self.computed_rankings([window])[0]
+
+    def computed_rankings(self, windows: Sequence[str]) -> list[Ranking]:
+        """`computed_ranking` for several windows in shared forward passes (the dynamic batcher)."""
+        rankings = self.top(self.probabilities(windows), ALPHABET_SIZE)
+        for window, ranking in zip(windows, rankings, strict=True):
+            self.cache.put(window, ranking)
+        return rankings
 
     @staticmethod
     def top(probabilities: NDArray[np.float64], k: int) -> list[Ranking]:
@@ -156,11 +175,19 @@ class Predictor:
         """n characters continuing `window` (the assignment notebook's Generate)."""
         return decode(self.model.generate(encode(window), n, temperature, seed))
 
-    def accuracy(self, text: str) -> Accuracy:
+    def accuracy(self, text: str, on_chunk: OnChunk | None = None) -> Accuracy:
         """model.accuracy's measure on the simplified text: every position after its first
-        letter, each predicted from the (at most) `context` characters before it."""
-        self._check_length(text)
-        indices = encode(simplify(text))
+        letter, each predicted from the (at most) `context` characters before it.
+
+        `on_chunk(done)` runs after each forward pass, and may raise to stop the work.
+        """
+        return evaluate(self.model, *self.scored(text)[1:], on_chunk)
+
+    def scored(self, text: str) -> tuple[str, Indices, Positions]:
+        """The simplified text, its indices and the positions the accuracy scores in it;
+        ArgumentError if there is none."""
+        simplified = self.simplified(text)
+        indices = encode(simplified)
         positions = text_positions(indices)
         if positions is None:
             raise ArgumentError(
@@ -169,7 +196,24 @@ class Predictor:
                 "at least a letter and one character after it are needed",
                 "too_short",
             )
-        return evaluate(self.model, indices, positions)
+        return simplified, indices, positions
+
+    def simplified(self, text: str) -> str:
+        """simplify(text), refused when the text or its simplification is over MAX_TEXT_CHARS.
+
+        Lowercasing can lengthen a text ("İ" becomes two characters), so the work is bounded
+        by the simplified length too.
+        """
+        self._check_length(text)
+        simplified = simplify(text)
+        if len(simplified) > self.max_text_chars:
+            raise ArgumentError(
+                ("text",),
+                f"Text simplifies to {len(simplified)} characters, more than {self.max_text_chars} "
+                "(MAX_TEXT_CHARS)",
+                "string_too_long",
+            )
+        return simplified
 
     def _check_length(self, text: str) -> None:
         if len(text) > self.max_text_chars:

@@ -39,7 +39,9 @@ TopK = Annotated[
 ]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-LSTM_MAX_ABS, le=LSTM_MAX_ABS)]
 Vector = Annotated[list[FiniteFloat], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
-MatrixRow = Annotated[list[FiniteFloat], Field(min_length=1, max_length=2 * LSTM_MAX_SIZE)]
+# fail_fast: one error per bad row, not one per bad number, so a 1 MB body of bad rows costs
+# at most LSTM_MAX_SIZE errors per matrix.
+MatrixRow = Annotated[list[FiniteFloat], Field(min_length=1, max_length=2 * LSTM_MAX_SIZE, fail_fast=True)]
 Matrix = Annotated[list[MatrixRow], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
 
 
@@ -62,13 +64,28 @@ class CharProbability(BaseModel):
     probability: float
 
 
+# Real answers of the shipped model, as in README.md (its examples are checked byte for byte).
+PREDICTION_EXAMPLE: dict[str, Any] = {
+    "next_char": "i",
+    "top": [
+        {"char": "i", "probability": 0.9672209024429321},
+        {"char": "e", "probability": 0.020128339529037476},
+    ],
+    "window": "harles dar",
+}
+
+
 class PredictNextResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [PREDICTION_EXAMPLE]})
+
     next_char: str = Field(description="The most probable next character; equals top[0].char.")
     top: list[CharProbability] = Field(description="The top_k characters, most probable first.")
     window: str = Field(description="The simplified characters the model read: its last `context`.")
 
 
 class PredictBatchResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"predictions": [PREDICTION_EXAMPLE]}]})
+
     predictions: list[PredictNextResponse] = Field(description="One per text, in the request's order.")
 
 
@@ -95,6 +112,12 @@ class GenerateRequest(StrictBody):
 
 
 class GenerateResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"window": "harles dar", "continuation": "ing nne rnatle srelteit be onhaily"}]
+        }
+    )
+
     window: str = Field(description="The simplified prompt characters the first prediction read.")
     continuation: str = Field(description="The n generated characters.")
 
@@ -102,9 +125,25 @@ class GenerateResponse(BaseModel):
 class AccuracyRequest(StrictBody):
     text: Text
     model: ModelName = None
+    details: bool = Field(
+        False, description="Also answer, for each predicted position, the guess and its probability."
+    )
+
+
+class AccuracyDetails(BaseModel):
+    text: str = Field(description="The simplified text whose characters were predicted.")
+    start: int = Field(
+        description="Position in `text` of the first predicted character: the one after the first letter."
+    )
+    predicted: str = Field(description="The model's guess for each of text[start:], in order.")
+    probabilities: list[float] = Field(description="The probability the model gave each guess.")
 
 
 class AccuracyResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"accuracy": 0.25, "correct": 27, "total": 108}]}
+    )
+
     accuracy: float = Field(description="correct / total, the share of positions ranked first.")
     correct: int
     total: int = Field(
@@ -112,12 +151,17 @@ class AccuracyResponse(BaseModel):
         "letter, each predicted from the (at most) context characters before it, as /predict-next "
         "answers that text."
     )
+    details: AccuracyDetails | None = Field(None, description='Present when the request asks "details".')
 
 
 class SplitAccuracy(BaseModel):
     accuracy: float = Field(ge=0.0, le=1.0)
+    # Absent, not null, where the manifest records none (the n-gram gives no probabilities).
     bits_per_char: float | None = Field(
-        None, ge=0.0, description="Mean of -log2 of the probability given to the actual character."
+        None,
+        ge=0.0,
+        description="Mean of -log2 of the probability given to the actual character.",
+        exclude_if=lambda value: value is None,
     )
     samples: int = Field(ge=0, description="Positions scored.")
 

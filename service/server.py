@@ -8,16 +8,25 @@ refuse the requests still routed here meanwhile; instead the server keeps answer
 
 from __future__ import annotations
 
+import resource
 import signal
 import socket
 import time
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
+from service.app import create_app
+from service.connections import WORKER_PROTOCOL, configure_worker_protocol, guarded_protocol
+from service.logs import configure_logging
 from service.readiness import Readiness
-from service.settings import Settings
+from service.settings import Settings, SettingsError, load_settings
+
+# Descriptors beyond the connections: the listening socket, the artifact, logs, the event loop.
+SPARE_DESCRIPTORS = 64
 
 
 class DrainingServer(uvicorn.Server):
@@ -49,16 +58,84 @@ class DrainingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def serve(app: FastAPI, settings: Settings) -> None:
-    """Serve `app` on HOST:PORT until a signal ends the drain and the graceful shutdown."""
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        log_level=settings.log_level,
-        access_log=False,  # service.middleware.AccessLog writes it, with the request id
-        server_header=False,
-        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
-    )
-    DrainingServer(config, app.state.readiness, settings.drain_seconds).run()
+def serve(app: FastAPI, settings: Settings, listener: socket.socket) -> None:
+    """Serve `app` on `listener` until a signal ends the drain and the graceful shutdown.
+
+    With WORKERS above 1, uvicorn's supervisor starts that many processes on the listener, each
+    building its own app from the environment (`worker_app`), and `app` only proved at start
+    that the settings and the artifacts are usable.
+    """
+    if settings.workers > 1:
+        config = uvicorn.Config(
+            WORKER_APP, factory=True, workers=settings.workers, http=WORKER_PROTOCOL, **_options(settings)
+        )
+        Multiprocess(config, sockets=[listener]).run()
+        return
+    http = guarded_protocol(settings.header_timeout_seconds, settings.max_connections)
+    config = uvicorn.Config(app, http=http, **_options(settings))
+    DrainingServer(config, app.state.readiness, settings.drain_seconds).run(sockets=[listener])
+
+
+WORKER_APP = "service.server:worker_app"
+
+
+def worker_app() -> FastAPI:
+    """One worker's app, from the environment that `python -m service` set up (a factory);
+    its connections get the bounds of the same settings."""
+    settings = load_settings()
+    configure_logging(settings)
+    configure_worker_protocol(settings.header_timeout_seconds, settings.max_connections)
+    return create_app(settings)
+
+
+def _options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "log_level": settings.log_level,
+        "access_log": False,  # service.middleware.AccessLog writes it, with the request id
+        "server_header": False,
+        "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
+    }
+
+
+def bind(settings: Settings) -> socket.socket:
+    """A socket bound to HOST:PORT (listening starts with the server), or SettingsError naming them.
+
+    Bound here rather than by uvicorn, whose failure is a multi-line log and exit status 1.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise SettingsError(f"invalid setting HOST={settings.host!r}: {_reason(error)}") from None
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+    except OSError as error:
+        listener.close()
+        raise SettingsError(
+            f"cannot listen on HOST={settings.host!r} PORT={settings.port}: {_reason(error)}"
+        ) from None
+    listener.set_inheritable(True)
+    return listener
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error)
+
+
+def ensure_descriptors(max_connections: int) -> None:
+    """Raise the soft limit on open files to fit MAX_CONNECTIONS, or SettingsError if it cannot."""
+    needed = max_connections + SPARE_DESCRIPTORS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            raise SettingsError(
+                f"invalid setting MAX_CONNECTIONS={max_connections}: needs {needed} open files, "
+                f"the process may have at most {hard} (ulimit -n)"
+            )
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     max_concurrent_evaluations: int = Field(2, alias="MAX_CONCURRENT_EVALUATIONS", ge=1, le=64)
     # Windows whose ranking /predict-next keeps (LRU); 0 turns the cache off.
     predict_cache_size: int = Field(4096, alias="PREDICT_CACHE_SIZE", ge=0, le=1_000_000)
+    # Seconds a connection may take to send a request's headers (idle or slow ones are closed).
+    header_timeout_seconds: float = Field(10.0, alias="HEADER_TIMEOUT_SECONDS", ge=0.1, le=300)
+    # Open connections at most; past it a new one gets a 503 and is closed at once.
+    max_connections: int = Field(1000, alias="MAX_CONNECTIONS", ge=1, le=100_000)
     log_level: LogLevel = Field("info", alias="LOG_LEVEL")
     # text: one readable line per record; json: one JSON object per line, for a log collector.
     log_format: LogFormat = Field("text", alias="LOG_FORMAT")
@@ -53,6 +57,9 @@ class Settings(BaseSettings):
     # Seconds after SIGTERM during which /health/ready answers 503 while requests are still
     # served, so a load balancer stops routing here before the socket closes.
     drain_seconds: float = Field(0, alias="DRAIN_SECONDS", ge=0, le=300)
+    # Server processes sharing the port, each with its own copy of the model (about 70 MB). Above
+    # 1, uvicorn's supervisor runs them and DRAIN_SECONDS does not apply (see docs/deployment.md).
+    workers: int = Field(1, alias="WORKERS", ge=1, le=64)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -211,6 +211,11 @@ def test_the_image_rehearsal_installs_the_lock_and_gets_ready(rehearsal: Path) -
         assert process_ids(process.pid) == image_ids()
         answer = httpx.post(f"http://127.0.0.1:{port}/predict-next", json={"text": "harles dar"}, timeout=10)
         assert answer.status_code == 200 and len(answer.json()["next_char"]) == 1
+        # The demo page's files are package data: the non-editable install must carry them.
+        for path, name in (("/", "index.html"), ("/demo/demo.js", "demo.js"), ("/demo/demo.css", "demo.css")):
+            page = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10)
+            assert page.status_code == 200, path
+            assert page.content == (ROOT / "service" / "demo" / name).read_bytes(), path
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log_path.read_text(errors="replace")
     finally:

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from model.lstm import EXAMPLE_C0, EXAMPLE_H0, EXAMPLE_INPUTS, WEIGHT_NAMES, check_example_sizes, step
+from service.body import ThreadedBodyRoute
 from service.schemas import LSTMStepRequest, LSTMStepResponse, ValidationErrorResponse
 
-router = APIRouter(tags=["lstm"], responses={422: {"model": ValidationErrorResponse}})
+router = APIRouter(
+    tags=["lstm"], responses={422: {"model": ValidationErrorResponse}}, route_class=ThreadedBodyRoute
+)
 
 LSTM_EXAMPLES: dict[str, Any] = {
     f"example_{index}": {"summary": f"The assignment's input {index}: x = {x}", "value": {"x": x}}

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from anyio import to_thread
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from model.errors import ArgumentError
-from service.deps import EvaluationLimiterDep, MetricsDep, ModelsDep, SettingsDep
-from service.predictor import Predictor, Ranking
+from service.accuracy_details import accuracy_details
+from service.body import ThreadedBodyRoute
+from service.cancellation import run_until_disconnect
+from service.deps import BatchersDep, EvaluationLimiterDep, MetricsDep, ModelsDep
+from service.predictor import OnChunk, Predictor
 from service.responses import batch_response, prediction_response
 from service.schemas import (
     AccuracyRequest,
@@ -34,6 +35,7 @@ router = APIRouter(
         404: {"model": MessageResponse, "description": "No model of that name is served"},
         422: {"model": ValidationErrorResponse},
     },
+    route_class=ThreadedBodyRoute,
 )
 
 INLINE_TEXT_CHARS = 1000  # longer texts are windowed in the thread pool
@@ -59,6 +61,10 @@ ACCURACY_EXAMPLES: dict[str, Any] = {
             "cultivated plants and animals, one of the first points which strikes us"
         },
     },
+    "details": {
+        "summary": "With the guess at every position",
+        "value": {"text": "On the Origin of Species by Means of Natural Selection", "details": True},
+    },
 }
 
 
@@ -66,43 +72,42 @@ ACCURACY_EXAMPLES: dict[str, Any] = {
 async def predict_next(
     body: Annotated[PredictNextRequest, Body(openapi_examples=PREDICT_EXAMPLES)],
     models: ModelsDep,
+    batchers: BatchersDep,
 ) -> Response:
     """The most probable next characters after the last `context` simplified characters of a text."""
     predictor = models.get(body.model)
-    # The one async handler, for throughput: a short text whose window was seen before is
-    # answered on the event loop with a bounded amount of string work and no NumPy; the
-    # forward pass and any long text go to the thread pool.
+    # The one async handler, for throughput: a short text is windowed on the event loop (a
+    # bounded amount of string work), a window seen before is answered from the cache, and
+    # the others share forward passes with concurrent requests to the same model in its
+    # dynamic batcher.
     if len(body.text) <= INLINE_TEXT_CHARS:
         window = predictor.window(body.text)
-        cached = predictor.cache.get(window)
-        ranking = (
-            cached if cached is not None else await run_in_threadpool(predictor.computed_ranking, window)
-        )
     else:
-        window, ranking = await run_in_threadpool(_window_and_ranking, predictor, body.text)
+        window = await run_in_threadpool(predictor.window, body.text)
+    cached = predictor.cache.get(window)
+    ranking = cached if cached is not None else await batchers[predictor.name].rank(window)
     return prediction_response(window, ranking, body.top_k)
 
 
-def _window_and_ranking(predictor: Predictor, text: str) -> tuple[str, Ranking]:
-    window = predictor.window(text)
-    return window, predictor.ranking(window)
-
-
 @router.post("/predict-next/batch", response_model=PredictBatchResponse)
-def predict_next_batch(
+async def predict_next_batch(
     body: Annotated[PredictBatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
+    request: Request,
     models: ModelsDep,
-    settings: SettingsDep,
     metrics: MetricsDep,
 ) -> Response:
-    """/predict-next for up to MAX_BATCH texts at once, in one vectorised forward pass."""
-    if len(body.texts) > settings.max_batch:
-        raise ArgumentError(
-            ("texts",), f"List should have at most {settings.max_batch} items (MAX_BATCH)", "too_long"
-        )
+    """/predict-next for up to MAX_BATCH texts at once, in shared forward passes."""
+    # MAX_BATCH is checked before the items are validated (service.body).
     predictor = models.get(body.model)
-    windows = predictor.windows(body.texts)
-    metrics.batch_sizes.labels(predictor.name).observe(len(windows))
+    response = await run_until_disconnect(request.receive, _batch, predictor, body)
+    metrics.batch_sizes.labels(predictor.name).observe(len(body.texts))
+    return response
+
+
+def _batch(predictor: Predictor, body: PredictBatchRequest, on_chunk: OnChunk) -> Response:
+    # The answer's JSON is written here too: for 1000 texts it is milliseconds of the loop's time.
+    windows = predictor.windows(body.texts, on_chunk)
+    on_chunk(len(windows))
     return batch_response(windows, predictor.top(predictor.probabilities(windows), body.top_k), body.top_k)
 
 
@@ -118,15 +123,26 @@ def generate(
     return GenerateResponse(window=window, continuation=continuation)
 
 
-@router.post("/accuracy")
+@router.post("/accuracy", response_model_exclude_none=True)
 async def measure_accuracy(
     body: Annotated[AccuracyRequest, Body(openapi_examples=ACCURACY_EXAMPLES)],
+    request: Request,
     models: ModelsDep,
     limiter: EvaluationLimiterDep,
 ) -> AccuracyResponse:
-    """Share of the text's characters the model ranks first, each from the text before it."""
+    """Share of the text's characters the model ranks first, each from the text before it;
+    with details, the guess at each of those positions."""
     predictor = models.get(body.model)
     # A long text costs seconds and tens of MB, so only a few run at once; the others wait on
-    # the event loop, not in a pool thread, so they never starve the other endpoints.
-    result = await to_thread.run_sync(predictor.accuracy, body.text, limiter=limiter)
-    return AccuracyResponse(accuracy=result.accuracy, correct=result.correct, total=result.total)
+    # the event loop, not in a pool thread, so they never starve the other endpoints. A client
+    # that disconnects stops its work at the next forward pass.
+    if body.details:
+        result, details = await run_until_disconnect(
+            request.receive, accuracy_details, predictor, body.text, limiter=limiter
+        )
+    else:
+        result = await run_until_disconnect(request.receive, predictor.accuracy, body.text, limiter=limiter)
+        details = None
+    return AccuracyResponse(
+        accuracy=result.accuracy, correct=result.correct, total=result.total, details=details
+    )

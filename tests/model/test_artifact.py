@@ -153,6 +153,28 @@ def test_inconsistent_manifest_fields_are_named(
         load(saved)
 
 
+@pytest.mark.parametrize("name", ["x\n\x1b[2J", "", "-dash", 7])
+def test_an_unsafe_model_name_is_refused_naming_the_manifest(saved: Path, name: object) -> None:
+    rewrite_manifest(saved, name=name)
+    with pytest.raises(ArtifactError) as raised:
+        load(saved)
+    assert str(raised.value) == (
+        f"{saved / artifact.MANIFEST_FILE}: field name: name {name!r} is not 1 to 64 of "
+        "A-Za-z0-9._- starting with a letter or digit"
+    )
+
+
+def test_without_a_name_the_directory_name_must_be_safe(saved: Path) -> None:
+    path = saved / artifact.MANIFEST_FILE
+    manifest = json.loads(path.read_text())
+    del manifest["name"]
+    path.write_text(json.dumps(manifest))
+    assert load(saved).name == "model"
+    unsafe = saved.rename(saved.parent / "two words")
+    with pytest.raises(ArtifactError, match=r"two words/manifest\.json: field name: name 'two words' is not"):
+        load(unsafe)
+
+
 def test_a_manifest_without_architecture_or_context_is_refused(saved: Path) -> None:
     path = saved / artifact.MANIFEST_FILE
     manifest = json.loads(path.read_text())

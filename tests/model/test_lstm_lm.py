@@ -159,6 +159,13 @@ def test_a_context_hashes_alike_wherever_it_stands(small_contexts: None) -> None
     np.testing.assert_array_equal(rows[4, 0], rows[8, 0])  # "1 2 3 4" ends at both
 
 
+@pytest.mark.parametrize("length", [1, 2, 5, 7])
+def test_a_window_shorter_than_the_longest_context_hashes_as_a_longer_windows_start(length: int) -> None:
+    longer = np.array([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3]])
+    rows = contexts.buckets(longer[:, :length])
+    np.testing.assert_array_equal(rows, contexts.buckets(longer)[:length])
+
+
 @pytest.mark.parametrize("context_dropout", [0.0, 0.5])
 def test_context_gradients_match_central_differences(small_contexts: None, context_dropout: float) -> None:
     rng = np.random.default_rng(11)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from model.accuracy import evaluate, text_positions
 from model.alphabet import ALPHABET, encode, simplify
@@ -14,6 +15,7 @@ from model.artifact import Artifact, load
 from service.app import create_app
 from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.errors import error_body
+from tests.utils.served import served_probabilities
 
 RNN, LSTM = "test-rnn-16", "test-lstm-8"
 UNKNOWN = "Unknown model 'gru': the models served are test-lstm-8, test-rnn-16"
@@ -56,7 +58,7 @@ def test_predict_next_reads_the_named_models_context(models_client: ASGIClient, 
     body = models_client.post("/predict-next", json={"text": TEXT, "top_k": 27, "model": LSTM}).json()
     window = simplify(TEXT)[-20:]
     assert body["window"] == window == "of natural selection"
-    probabilities = lstm.model.probabilities(encode(window)[None, :])[0]
+    probabilities = served_probabilities(lstm.model, encode(window)[None, :])[0]
     assert [entry["probability"] for entry in body["top"]] == sorted(probabilities.tolist(), reverse=True)
     assert body["next_char"] == ALPHABET[int(np.argmax(probabilities))]
     default = models_client.post("/predict-next", json={"text": TEXT}).json()
@@ -73,6 +75,41 @@ def test_batch_uses_the_named_model(models_client: ASGIClient, lstm: Artifact) -
         for text in texts
     ]
     assert [p["next_char"] for p in body["predictions"]] == single
+
+
+def row(top: list[dict[str, Any]]) -> NDArray[np.float32]:
+    """A /predict-next answer with top_k 27 as a row in alphabet order."""
+    result = np.zeros(27, np.float32)
+    result[[ALPHABET.index(entry["char"]) for entry in top]] = [entry["probability"] for entry in top]
+    return result
+
+
+@pytest.mark.parametrize("name", [LSTM, RNN])
+def test_every_route_answers_every_model_with_the_same_bits(
+    models_client: ASGIClient, two_models: Path, name: str
+) -> None:
+    model = load(two_models / ("lstm" if name == LSTM else "rnn")).model
+    texts = [TEXT, "harles darwin", "a", "the origin of species by means of"]
+    single = [
+        row(models_client.post("/predict-next", json={"text": t, "top_k": 27, "model": name}).json()["top"])
+        for t in texts
+    ]
+    batch = models_client.post("/predict-next/batch", json={"texts": texts, "top_k": 27, "model": name})
+    batched = [row(prediction["top"]) for prediction in batch.json()["predictions"]]
+    infer = {"inputs": [{"name": "text", "shape": [4], "datatype": "BYTES", "data": texts}]}
+    outputs = models_client.post(f"/v2/models/{name}/infer", json=infer).json()["outputs"]
+    inferred = np.array(outputs[1]["data"], np.float32).reshape(4, 27)
+    windows = [simplify(t)[-model.context :] for t in texts]
+    expected = [served_probabilities(model, encode(w)[None, :])[0].astype(np.float32) for w in windows]
+    assert np.array_equal(np.array(single), np.array(expected))
+    assert np.array_equal(np.array(batched), np.array(expected))
+    assert np.array_equal(inferred, np.array(expected))
+    assert models_client.get(f"/v2/models/{name}").json()["name"] == name
+
+
+def test_the_inference_protocol_refuses_an_unknown_model(models_client: ASGIClient) -> None:
+    response = models_client.get("/v2/models/gru/ready")
+    assert (response.status_code, response.json()) == (404, {"error": "model 'gru' is not served here"})
 
 
 def test_generate_uses_the_named_model(models_client: ASGIClient, lstm: Artifact) -> None:

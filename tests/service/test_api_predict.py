@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from model.alphabet import ALPHABET, encode, simplify
 from model.artifact import Artifact
 from model.errors import ArgumentError
-from model.rnn import next_char_probabilities
 from service.predictor import Predictor
 from service.schemas import PredictBatchResponse, PredictNextResponse
 from tests.utils.artifacts import SAMPLE_TEXT
 from tests.utils.client import ASGIClient
 from tests.utils.errors import error, error_body
+from tests.utils.served import served_probabilities
 
 JSON = {"content-type": "application/json"}
 SPACES_ONLY = "Text simplifies to nothing but spaces: the model reads only a-z"
@@ -26,7 +26,7 @@ SPACES_ONLY = "Text simplifies to nothing but spaces: the model reads only a-z"
 
 def expected_top(artifact: Artifact, window: str, k: int) -> list[dict[str, Any]]:
     """The top k straight from model.rnn, independently of the service's code."""
-    probabilities = next_char_probabilities(artifact.params, encode(window)[None, :])[0]
+    probabilities = served_probabilities(artifact.model, encode(window)[None, :])[0]
     order = sorted(range(len(ALPHABET)), key=lambda index: (-probabilities[index], index))[:k]
     return [{"char": ALPHABET[index], "probability": float(probabilities[index])} for index in order]
 
@@ -211,7 +211,7 @@ def test_batch_of_1000_full_windows(client: ASGIClient, artifact: Artifact) -> N
     texts = [text if text.strip() else "darwin" for text in texts]
     predictions = client.post("/predict-next/batch", json={"texts": texts, "top_k": 1}).json()["predictions"]
     windows = np.stack([encode(simplify(text)[-10:]) for text in texts if len(text) == 10])
-    expected = np.argmax(next_char_probabilities(artifact.params, windows), axis=1)
+    expected = np.argmax(served_probabilities(artifact.model, windows), axis=1)
     full = [prediction for text, prediction in zip(texts, predictions, strict=True) if len(text) == 10]
     assert [prediction["next_char"] for prediction in full] == [ALPHABET[index] for index in expected]
 

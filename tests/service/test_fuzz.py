@@ -23,7 +23,9 @@ from tests.utils.server import REPO_ROOT
 SHIPPED = REPO_ROOT / DEFAULT_ARTIFACT
 EXAMPLES_PER_OPERATION = 150
 
-app = create_app(ExplicitSettings(CHAR_RNN_ARTIFACT=SHIPPED))
+# Limits small enough that a body breaking maxLength or maxItems (which the schema takes from
+# these settings) stays under MAX_BODY_BYTES: it must get a 422, not a 413.
+app = create_app(ExplicitSettings(CHAR_RNN_ARTIFACT=SHIPPED, MAX_TEXT_CHARS=300, MAX_BATCH=20))
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -231,4 +233,52 @@ def test_a_bad_option_is_one_line_and_status_2(small_artifact: Path) -> None:
     assert result.stderr == (
         "error: invalid setting PORT='http': Input should be a valid integer, "
         "unable to parse string as an integer\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("256.1.1.1", "invalid setting HOST='256.1.1.1': "),
+        ("example.invalid", "invalid setting HOST='example.invalid': "),
+    ],
+)
+def test_a_host_that_cannot_be_resolved_is_one_line_naming_it(host: str, reason: str) -> None:
+    env = service_env(None, free_port())
+    env["HOST"] = host
+    line = start_and_expect_failure(env)
+    assert line.startswith(f"error: {reason}"), line
+
+
+def test_a_port_in_use_is_one_line_naming_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = start_and_expect_failure(service_env(None, port))
+    assert line == f"error: cannot listen on HOST='127.0.0.1' PORT={port}: Address already in use"
+
+
+def test_max_connections_beyond_the_open_file_limit_is_refused() -> None:
+    env = service_env(None, free_port(), MAX_CONNECTIONS="100000")
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY or hard >= 100_064:
+        pytest.skip("the hard limit on open files fits 100,000 connections here")
+    line = start_and_expect_failure(env)
+    assert line == (
+        f"error: invalid setting MAX_CONNECTIONS=100000: needs 100064 open files, the process may have "
+        f"at most {hard} (ulimit -n)"
+    )
+
+
+def test_a_model_name_with_a_newline_and_escapes_is_refused(small_artifact: Path, tmp_path: Path) -> None:
+    artifact_dir = copy_artifact(small_artifact, tmp_path / "bad-name")
+    manifest_path = artifact_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["name"] = "evil\n\x1b[31mforged"
+    manifest_path.write_text(json.dumps(manifest))
+    line = start_and_expect_failure(service_env(artifact_dir, free_port()))
+    assert line == (
+        f"error: {manifest_path}: field name: name 'evil\\n\\x1b[31mforged' is not 1 to 64 of "
+        "A-Za-z0-9._- starting with a letter or digit"
     )

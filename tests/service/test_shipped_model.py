@@ -12,6 +12,7 @@ from model.alphabet import encode, simplify
 from model.artifact import DEFAULT_ARTIFACT, Artifact, load
 from service.app import create_app
 from tests.utils.client import ASGIClient, ExplicitSettings
+from tests.utils.served import served_probabilities
 from tests.utils.server import REPO_ROOT
 
 SHIPPED = REPO_ROOT / DEFAULT_ARTIFACT
@@ -56,6 +57,6 @@ def test_post_accuracy_agrees_with_model_accuracy(shipped_client: ASGIClient, sh
 
 def test_assignment_prompt_prediction_is_the_models(shipped_client: ASGIClient, shipped: Artifact) -> None:
     body = shipped_client.post("/predict-next", json={"text": "harles dar", "top_k": 27}).json()
-    probabilities = shipped.model.probabilities(encode("harles dar")[None, :])[0]
+    probabilities = served_probabilities(shipped.model, encode("harles dar")[None, :])[0]
     assert [entry["probability"] for entry in body["top"]] == sorted(probabilities.tolist(), reverse=True)
     assert body["next_char"] == " abcdefghijklmnopqrstuvwxyz"[int(np.argmax(probabilities))]

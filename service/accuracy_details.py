@@ -1,0 +1,29 @@
+"""POST /accuracy's details: the guess at every scored position and its probability.
+
+Kept beside, not inside, the accuracy count: the count answers "how often", this answers
+"where", and the demo page colours each character by it. Both come from the same forward
+passes (model.accuracy.guesses), so the details cover exactly the positions counted.
+"""
+
+from __future__ import annotations
+
+from model.accuracy import Accuracy, guesses
+from model.alphabet import ALPHABET
+from service.predictor import OnChunk, Predictor
+from service.schemas import AccuracyDetails
+
+
+def accuracy_details(predictor: Predictor, text: str, on_chunk: OnChunk) -> tuple[Accuracy, AccuracyDetails]:
+    """Predictor.accuracy's result and the guess at each of its positions, in order.
+
+    `on_chunk(done)` runs after each forward pass, and may raise to stop the work.
+    """
+    simplified, indices, positions = predictor.scored(text)
+    accuracy, guessed = guesses(predictor.model, indices, positions, on_chunk)
+    details = AccuracyDetails(
+        text=simplified,
+        start=guessed.start,
+        predicted="".join(ALPHABET[index] for index in guessed.guesses.tolist()),
+        probabilities=guessed.probabilities.tolist(),
+    )
+    return accuracy, details

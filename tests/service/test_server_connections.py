@@ -1,0 +1,112 @@
+"""A real `python -m service` under hostile clients: bounded cost per request and per connection."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.utils.server import ServerProcess, running_server
+
+pytestmark = pytest.mark.slow
+
+# 499,990 integers: 1 MB, the body the limits were attacked with.
+INTEGERS = b'{"texts": [' + b",".join([b"0"] * 499_990) + b"]}"
+JSON = {"content-type": "application/json"}
+# The goals are 1 s and 0.5 s (docs/reliability.md has the measured figures); 5x slack for a
+# loaded machine, far below the 14 s and more that /health waited behind such bodies.
+REFUSAL_SECONDS = 5.0
+HEALTH_SECONDS = 2.5
+
+
+@pytest.fixture(scope="module")
+def guarded(small_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    log_path = tmp_path_factory.mktemp("guarded") / "server.log"
+    with running_server(small_artifact, log_path, HEADER_TIMEOUT_SECONDS="1", MAX_CONNECTIONS="8") as server:
+        yield server
+
+
+def post_integers(base_url: str, results: list[tuple[int, float, int]]) -> None:
+    started = time.perf_counter()
+    response = httpx.post(f"{base_url}/predict-next/batch", content=INTEGERS, headers=JSON, timeout=30)
+    results.append((response.status_code, time.perf_counter() - started, len(response.content)))
+
+
+def test_health_answers_while_four_megabyte_lists_are_refused(guarded: ServerProcess) -> None:
+    results: list[tuple[int, float, int]] = []
+    senders = [threading.Thread(target=post_integers, args=(guarded.base_url, results)) for _ in range(4)]
+    for sender in senders:
+        sender.start()
+    slowest = 0.0
+    with httpx.Client(timeout=30) as health:
+        while any(sender.is_alive() for sender in senders):
+            started = time.perf_counter()
+            assert health.get(f"{guarded.base_url}/health").status_code == 200
+            slowest = max(slowest, time.perf_counter() - started)
+    for sender in senders:
+        sender.join()
+    assert [status for status, _, _ in results] == [422] * 4
+    assert max(seconds for _, seconds, _ in results) < REFUSAL_SECONDS
+    assert max(size for _, _, size in results) < 1000
+    assert slowest < HEALTH_SECONDS
+
+
+def test_a_client_that_never_finishes_its_headers_is_disconnected(guarded: ServerProcess) -> None:
+    port = int(guarded.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+        started = time.monotonic()
+        slow.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # no blank line: headers never end
+        assert slow.recv(1024) == b""  # closed by the server, not by the 10 s socket timeout
+        waited = time.monotonic() - started
+    assert 0.9 < waited < 5.0
+
+
+def test_connections_past_max_connections_get_503_and_are_closed(guarded: ServerProcess) -> None:
+    port = int(guarded.base_url.rsplit(":", 1)[1])
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(8)]
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
+            answer = extra.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+            assert answer.endswith(
+                b'{"detail": "Too many open connections (MAX_CONNECTIONS)", "request_id": "-"}'
+            )
+            assert extra.recv(1024) == b""
+    finally:
+        for connection in idle:
+            connection.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the server notices the closes within a loop turn
+        try:
+            if httpx.get(f"{guarded.base_url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    else:
+        pytest.fail("no room for a new connection after the idle ones closed")
+
+
+def test_accuracy_stops_when_its_client_goes_away(guarded: ServerProcess) -> None:
+    port = int(guarded.base_url.rsplit(":", 1)[1])
+    body = b'{"text": "' + b"the origin of species " * 4500 + b'"}'
+    request = (
+        b"POST /accuracy HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(request)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(re.findall(r'"POST /accuracy" 499', guarded.log())) < 3:
+        time.sleep(0.05)
+    stopped = re.findall(r"client disconnected; stopped after (\d+) units of work", guarded.log())
+    assert len(stopped) == 3, guarded.log()
+    assert all(int(done) < 99_000 - 10 for done in stopped)
