@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.utils import model_table
 from tests.utils.client import ASGIClient
 from tests.utils.examples import DOCUMENTS, FORM, Example, actual_output, examples, shipped_client
+from tests.utils.server import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +42,8 @@ def test_requests_are_read_as_curl_sends_them() -> None:
     assert form.request() == ("POST", "/accuracy", {"Content-Type": FORM}, "x")
     (get,) = examples("$ curl -s localhost:8000/health\n{}")
     assert (get.request(), get.output) == (("GET", "/health", {}, None), "{}")
+
+
+def test_the_readme_models_table_is_written_from_the_manifests() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert model_table.table() in readme

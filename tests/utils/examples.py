@@ -18,6 +18,7 @@ from pathlib import Path
 
 from service.app import create_app
 from service.settings import DEFAULT_ARTIFACTS
+from tests.utils import model_table
 from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.server import REPO_ROOT
 
@@ -88,6 +89,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.utils.examples", description=__doc__)
     parser.add_argument("--write", action="store_true", help="rewrite the outputs in the documents")
     args = parser.parse_args()
+    if args.write:
+        print(f"README.md: models table {'rewritten' if model_table.rewrite() else 'unchanged'}")
     client = shipped_client()
     try:
         for path in DOCUMENTS:
