@@ -19,6 +19,7 @@ MANIFEST = {
     "architecture": "rnn",
     "n_hidden": 6,
     "context": 4,
+    "hyperparameters": {"seq_length": 4, "dtype": "float64"},
     "metrics": {"train": {"accuracy": 0.5}},
 }
 
@@ -33,10 +34,11 @@ def saved(tmp_path: Path) -> Path:
 
 
 def rewrite_manifest(directory: Path, **changes: object) -> None:
+    """Change fields and re-sign the manifest, so that only the change itself is wrong."""
     path = directory / artifact.MANIFEST_FILE
     manifest = json.loads(path.read_text())
     manifest.update(changes)
-    path.write_text(json.dumps(manifest))
+    path.write_text(json.dumps(artifact.sign(manifest)))
 
 
 def rewrite_weights(directory: Path, arrays: dict[str, np.ndarray], allow_pickle: bool = False) -> None:
