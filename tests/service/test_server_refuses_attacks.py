@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.utils.attacks import PROCESS_ATTACKS, Attack, attacked_copy, run_measured
+from tests.utils.attacks import PROCESS_ATTACKS, Attack, attacked_copy
+from tests.utils.measure import run_measured
 from tests.utils.server import REPO_ROOT, free_port, service_env
 
 PEAK_RSS_LIMIT_MB = 400

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.utils.artifacts import SAMPLE_TEXT
-from tests.utils.attacks import ATTACKS, Attack, attacked_copy, run_measured
+from tests.utils.attacks import ATTACKS, Attack, attacked_copy
+from tests.utils.measure import run_measured
 
 ROOT = Path(__file__).resolve().parents[2]
 CHOSEN = (

@@ -1,5 +1,5 @@
-"""Hostile artifacts, each made from a copy of a good one, and a child process measured by its
-peak RSS: the attacks the loader, `python -m service` and `python -m training.evaluate` refuse.
+"""Hostile artifacts, each made from a copy of a good one: the attacks the loader,
+`python -m service` and `python -m training.evaluate` refuse.
 
 Each attack rewrites what it must so that only its own fault is left: a new weights.npz gets
 its weights_sha256, and an edit is re-signed unless the attack is the unsigned edit itself.
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -285,21 +283,3 @@ def attacked_copy(source: Path, target: Path, attack: Attack) -> Path:
     shutil.copytree(source, target)
     attack.apply(target)
     return target
-
-
-@dataclass(frozen=True)
-class Finished:
-    returncode: int
-    stdout: str
-    stderr: str
-    peak_rss_mb: float
-
-
-def run_measured(args: list[str], cwd: Path, env: dict[str, str], log_dir: Path) -> Finished:
-    """Run a child to its end and read its own peak RSS from the kernel (wait4's ru_maxrss, KB)."""
-    out_path, err_path = log_dir / "stdout", log_dir / "stderr"
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        process = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=err)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return Finished(process.returncode, out_path.read_text(), err_path.read_text(), usage.ru_maxrss / 1024)
