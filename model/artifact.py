@@ -2,8 +2,10 @@
 
 Writing is atomic: everything goes into a temporary sibling directory which is renamed into
 place only when complete, so an interrupted run never leaves a half-written artifact and never
-damages an existing one. Loading verifies the checksum, the alphabet and every shape, and
-raises ArtifactError naming the file and the reason.
+damages an existing one; only an artifact directory is ever replaced. Loading checks the
+manifest (model/artifact_checks.py), the weights' checksum, each array's header before its
+data (model/artifact_weights.py) and a forward pass, and raises ArtifactError naming the file
+and the reason. save() runs the same checks on what it wrote before moving it into place.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,19 +22,17 @@ from typing import Any
 
 import numpy as np
 
+from model import artifact_weights
 from model.alphabet import ALPHABET
+from model.artifact_checks import FORMAT_VERSION, ArtifactError, read_manifest, sign
 from model.language_model import Architecture, LanguageModel, Params, architecture
 from model.names import check_name
 
-FORMAT_VERSION = 2
+__all__ = ["FORMAT_VERSION", "Artifact", "ArtifactError", "load", "save", "sign"]
 # The committed artifact, relative to the repository root: the default of every command.
 DEFAULT_ARTIFACT = Path("artifacts/char-rnn-assignment")
 WEIGHTS_FILE = "weights.npz"
 MANIFEST_FILE = "manifest.json"
-
-
-class ArtifactError(Exception):
-    """An artifact is missing, corrupted or inconsistent; the message names file and reason."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,59 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def is_artifact(path: Path) -> bool:
+    """A directory (not a link) holding manifest.json and weights.npz."""
+    return (
+        path.is_dir()
+        and not path.is_symlink()
+        and (path / MANIFEST_FILE).is_file()
+        and (path / WEIGHTS_FILE).is_file()
+    )
+
+
+def check_target(target: Path, force: bool) -> None:
+    """FileExistsError unless target is absent, an empty directory, or (with force) an artifact:
+    nothing that is not an artifact is ever replaced."""
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_symlink():
+        raise FileExistsError(f"{target}: a symbolic link, not an artifact directory; refusing to replace it")
+    if not target.is_dir():
+        raise FileExistsError(f"{target}: a file, not an artifact directory; refusing to replace it")
+    if is_artifact(target):
+        if not force:
+            raise FileExistsError(f"{target}: an artifact already exists there; pass --force to replace it")
+        return
+    if any(target.iterdir()):
+        raise FileExistsError(
+            f"{target}: a directory that is not an artifact (no {MANIFEST_FILE} and {WEIGHTS_FILE}); "
+            "refusing to replace it"
+        )
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Remove the `.NAME.tmp-PID-*` and `.NAME.old-PID-*` directories of writers that are no
+    longer running (killed mid-write); a live writer's stay. Returns what was removed."""
+    removed = []
+    for kind in ("tmp", "old"):
+        for path in target.parent.glob(f".{target.name}.{kind}-*-*"):
+            pid = path.name.removeprefix(f".{target.name}.{kind}-").split("-", 1)[0]
+            if pid.isdigit() and path.is_dir() and not path.is_symlink() and not _alive(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def save(
     directory: str | Path,
     params: Params,
@@ -77,20 +129,22 @@ def save(
     force: bool = False,
     extra_files: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write params and manifest (plus weights_sha256, format_version, alphabet) atomically.
+    """Write params and manifest (plus weights_sha256, format_version, alphabet and the
+    manifest's own checksum) atomically, after loading them back as load() would.
 
-    The manifest names the "architecture" (model.language_model.ARCHITECTURES) and the
-    "context"; the arrays saved are that architecture's parameters.
+    The manifest names the "architecture" (model.language_model.ARCHITECTURES), the
+    "context" and the "hyperparameters" (with "seq_length" and "dtype"); the arrays saved are
+    that architecture's parameters.
 
     `extra_files(tmp_dir)` may add files (a plot) before the directory is moved into place.
-    An existing artifact is replaced only with force=True.
+    An existing artifact is replaced only with force=True; nothing else is ever replaced.
     """
     target = Path(directory)
     names = architecture(manifest["architecture"]).param_names
-    if target.exists() and not force:
-        raise FileExistsError(f"{target}: an artifact already exists there; pass --force to replace it")
+    check_target(target, force)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    remove_stale_temporaries(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a service running as another user reads it
         weights_path = tmp / WEIGHTS_FILE
@@ -104,8 +158,9 @@ def save(
             "weights_sha256": sha256_file(weights_path),
         }
         with open(tmp / MANIFEST_FILE, "w", encoding="utf-8") as stream:
-            json.dump(full_manifest, stream, indent=2, sort_keys=False)
+            json.dump(sign(full_manifest), stream, indent=2, sort_keys=False)
             stream.write("\n")
+        read_verified(tmp)  # never move into place what load() would refuse
         if extra_files is not None:
             extra_files(tmp)
         _fsync_dir_contents(tmp)
@@ -123,11 +178,12 @@ def _fsync_dir_contents(directory: Path) -> None:
 
 
 def _replace_dir(tmp: Path, target: Path) -> None:
-    """Move tmp to target; an old target is moved aside first and removed only afterwards."""
-    if not target.exists():
+    """Move tmp to target (an empty directory is replaced by the rename itself); an old
+    artifact is moved aside first and removed only afterwards."""
+    if not target.exists() or not any(target.iterdir()):
         os.rename(tmp, target)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
     os.rmdir(old)
     os.rename(target, old)
     try:
@@ -135,26 +191,14 @@ def _replace_dir(tmp: Path, target: Path) -> None:
     except BaseException:
         os.rename(old, target)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old)
 
 
 def load(directory: str | Path) -> Artifact:
     """Load and verify an artifact; ArtifactError names the file and what is wrong."""
     root = Path(directory)
-    if not root.is_dir():
-        raise ArtifactError(f"{root}: artifact directory not found")
-    manifest = _read_manifest(root / MANIFEST_FILE)
+    manifest, params = read_verified(root)
     _check_served_name(root, manifest)
-    weights_path = root / WEIGHTS_FILE
-    if not weights_path.is_file():
-        raise ArtifactError(f"{weights_path}: file not found")
-    actual = sha256_file(weights_path)
-    if actual != manifest["weights_sha256"]:
-        raise ArtifactError(
-            f"{weights_path}: checksum mismatch (sha256 {actual}, manifest says {manifest['weights_sha256']})"
-        )
-    params = _read_weights(weights_path, architecture(manifest["architecture"]).param_names)
-    _check_shapes(weights_path, params, manifest)
     return Artifact(path=root, params=params, manifest=manifest)
 
 
@@ -167,81 +211,23 @@ def _check_served_name(root: Path, manifest: dict[str, Any]) -> None:
         raise ArtifactError(f"{root / MANIFEST_FILE}: field name: {error}") from None
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ArtifactError(f"{path}: file not found")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ArtifactError(f"{path}: not valid JSON ({error})") from None
-    if not isinstance(manifest, dict):
-        raise ArtifactError(f"{path}: expected a JSON object")
-    required = ("format_version", "alphabet", "architecture", "n_hidden", "context", "weights_sha256")
-    missing = [key for key in required if key not in manifest]
-    if missing:
-        raise ArtifactError(f"{path}: missing fields {missing}")
-    version = manifest["format_version"]
-    if isinstance(version, bool) or version != FORMAT_VERSION:
+def read_verified(root: Path) -> tuple[dict[str, Any], Params]:
+    """The manifest and weights of the artifact at root, after every check."""
+    if not root.is_dir():
+        raise ArtifactError(f"{root}: artifact directory not found")
+    manifest = read_manifest(root / MANIFEST_FILE)
+    weights_path = root / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ArtifactError(f"{weights_path}: file not found")
+    artifact_weights.check_file_size(weights_path)
+    actual = sha256_file(weights_path)
+    if actual != manifest["weights_sha256"]:
         raise ArtifactError(
-            f"{path}: format_version {version!r} is not supported (expected {FORMAT_VERSION})"
+            f"{weights_path}: checksum mismatch (sha256 {actual}, "
+            f"manifest says {str(manifest['weights_sha256'])[:64]})"
         )
-    try:
-        architecture(manifest["architecture"])
-    except ValueError as error:
-        raise ArtifactError(f"{path}: {error}") from None
-    if manifest["alphabet"] != ALPHABET:
-        raise ArtifactError(f"{path}: alphabet {manifest['alphabet']!r} differs from {ALPHABET!r}")
-    for key in ("n_hidden", "context"):
-        value = manifest[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ArtifactError(f"{path}: {key} must be a positive integer, got {value!r}")
-    return manifest
-
-
-def _read_weights(path: Path, expected: tuple[str, ...]) -> Params:
-    if not zipfile.is_zipfile(path):
-        raise ArtifactError(f"{path}: unreadable (not a .npz archive)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            names = set(archive.files)
-            if names != set(expected):
-                raise ArtifactError(f"{path}: holds arrays {sorted(names)}, expected {list(expected)}")
-            params = {name: archive[name] for name in expected}
-    except ArtifactError:
-        raise
-    except ValueError as error:
-        if "pickle" in str(error):
-            raise ArtifactError(f"{path}: contains a pickled object array, refused") from None
-        raise ArtifactError(f"{path}: unreadable ({error})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as error:
-        raise ArtifactError(f"{path}: unreadable ({error})") from None
-    return params
-
-
-def _check_shapes(path: Path, params: Params, manifest: dict[str, Any]) -> None:
-    """The architecture's check_params for the shapes, then the sizes the manifest and the
-    alphabet fix."""
+    params = artifact_weights.read_weights(weights_path, manifest)
+    artifact_weights.check_finite(weights_path, params)
     network = architecture(manifest["architecture"])
-    for name in ("U", "V"):  # check_params reads its sizes from these two matrices
-        if params[name].ndim != 2:
-            raise ArtifactError(
-                f"{path}: {name} has shape {params[name].shape}, expected a matrix (shape mismatch)"
-            )
-    try:
-        n_in, n_hidden, n_out = network.check_params(params)
-    except ValueError as error:
-        raise ArtifactError(f"{path}: {str(error).removeprefix('params: ')} (shape mismatch)") from None
-    n_symbols = len(ALPHABET)
-    if (n_hidden, n_in) != (manifest["n_hidden"], n_symbols):
-        rows = params["U"].shape[0] // n_hidden * manifest["n_hidden"]
-        expected = (rows, n_symbols)
-        raise ArtifactError(f"{path}: U has shape {params['U'].shape}, expected {expected} (shape mismatch)")
-    if n_out != n_symbols:
-        expected = (n_symbols, n_hidden)
-        raise ArtifactError(f"{path}: V has shape {params['V'].shape}, expected {expected} (shape mismatch)")
-    for name in network.param_names:
-        array = params[name]
-        if not np.issubdtype(array.dtype, np.floating):
-            raise ArtifactError(f"{path}: {name} has dtype {array.dtype}, expected floating point")
-        if not np.all(np.isfinite(array)):
-            raise ArtifactError(f"{path}: {name} contains NaN or infinity")
+    artifact_weights.self_test(weights_path, LanguageModel(network, params, manifest["context"]))
+    return manifest, params

@@ -22,19 +22,26 @@ Params = dict[str, Array]
 
 @dataclass(frozen=True)
 class Architecture:
-    """One kind of network: its parameter names, initialisation, shape check and inference."""
+    """One kind of network: its parameter names, initialisation, shapes, shape check and inference."""
 
     name: str
     description: str
     param_names: tuple[str, ...]
     init_params: Callable[[int, int, int, int, DTypeLike], Params]
     check_params: Callable[[Params], tuple[int, int, int]]
+    param_shapes: Callable[[int, int, int], dict[str, tuple[int, ...]]]
     next_char_logits: Callable[[Params, Array], Array]
 
 
 ARCHITECTURES = {
     "rnn": Architecture(
-        "rnn", "ReLU RNN", rnn.PARAM_NAMES, rnn.init_params, rnn.check_params, rnn.next_char_logits
+        "rnn",
+        "ReLU RNN",
+        rnn.PARAM_NAMES,
+        rnn.init_params,
+        rnn.check_params,
+        rnn.param_shapes,
+        rnn.next_char_logits,
     ),
     "lstm": Architecture(
         "lstm",
@@ -42,6 +49,7 @@ ARCHITECTURES = {
         lstm_lm.PARAM_NAMES,
         lstm_lm.init_params,
         lstm_lm.check_params,
+        lstm_lm.param_shapes,
         lstm_lm.next_char_logits,
     ),
     "lstm-contexts": Architecture(
@@ -50,6 +58,7 @@ ARCHITECTURES = {
         lstm_lm.CONTEXT_PARAM_NAMES,
         lstm_lm.init_params_with_contexts,
         lstm_lm.check_params,
+        lstm_lm.param_shapes_with_contexts,
         lstm_lm.next_char_logits,
     ),
 }

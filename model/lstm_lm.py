@@ -71,6 +71,27 @@ def init_params_with_contexts(
     return init_params(n_in, n_hidden, n_out, seed, dtype, with_contexts=True)
 
 
+def param_shapes(
+    n_in: int, n_hidden: int, n_out: int, with_contexts: bool = False
+) -> dict[str, tuple[int, ...]]:
+    """The shape of each array, in PARAM_NAMES (or CONTEXT_PARAM_NAMES) order."""
+    shapes: dict[str, tuple[int, ...]] = {
+        "U": (4 * n_hidden, n_in),
+        "W": (4 * n_hidden, n_hidden),
+        "b": (4 * n_hidden,),
+        "V": (n_out, n_hidden),
+        "c": (n_out,),
+    }
+    if with_contexts:
+        shapes["E"] = (2**contexts.BUCKET_BITS, contexts.DIMENSION)
+        shapes["Q"] = (4 * n_hidden, contexts.DIMENSION)
+    return shapes
+
+
+def param_shapes_with_contexts(n_in: int, n_hidden: int, n_out: int) -> dict[str, tuple[int, ...]]:
+    return param_shapes(n_in, n_hidden, n_out, with_contexts=True)
+
+
 def check_params(params: Params) -> tuple[int, int, int]:
     """Validate the five arrays' shapes against each other; return (X, H, Y)."""
     missing = [name for name in PARAM_NAMES if name not in params]
@@ -80,17 +101,8 @@ def check_params(params: Params) -> tuple[int, int, int]:
         raise ValueError(f"params: U has shape {params['U'].shape}, expected (4H, X)")
     four_h, n_in = params["U"].shape
     n_hidden, n_out = four_h // 4, params["V"].shape[0]
-    expected = {
-        "U": (4 * n_hidden, n_in),
-        "W": (4 * n_hidden, n_hidden),
-        "b": (4 * n_hidden,),
-        "V": (n_out, n_hidden),
-        "c": (n_out,),
-    }
-    if "E" in params or "Q" in params:
-        expected["E"] = (2**contexts.BUCKET_BITS, contexts.DIMENSION)
-        expected["Q"] = (4 * n_hidden, contexts.DIMENSION)
-    for name, shape in expected.items():
+    with_contexts = "E" in params or "Q" in params
+    for name, shape in param_shapes(n_in, n_hidden, n_out, with_contexts).items():
         if name not in params:
             raise ValueError(f"params: missing arrays ['{name}']")
         if params[name].shape != shape:

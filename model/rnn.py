@@ -33,6 +33,17 @@ def init_params(n_in: int, n_hidden: int, n_out: int, seed: int = 0, dtype: DTyp
     return {name: array.astype(dtype) for name, array in params.items()}
 
 
+def param_shapes(n_in: int, n_hidden: int, n_out: int) -> dict[str, tuple[int, ...]]:
+    """The shape of each array, in PARAM_NAMES order."""
+    return {
+        "U": (n_hidden, n_in),
+        "W": (n_hidden, n_hidden),
+        "V": (n_out, n_hidden),
+        "b": (n_hidden,),
+        "c": (n_out,),
+    }
+
+
 def check_params(params: Params) -> tuple[int, int, int]:
     """Validate the five arrays' shapes against each other; return (X, H, Y)."""
     missing = [name for name in PARAM_NAMES if name not in params]
@@ -40,14 +51,7 @@ def check_params(params: Params) -> tuple[int, int, int]:
         raise ValueError(f"params: missing arrays {missing}")
     n_hidden, n_in = params["U"].shape
     n_out = params["V"].shape[0]
-    expected = {
-        "U": (n_hidden, n_in),
-        "W": (n_hidden, n_hidden),
-        "V": (n_out, n_hidden),
-        "b": (n_hidden,),
-        "c": (n_out,),
-    }
-    for name, shape in expected.items():
+    for name, shape in param_shapes(n_in, n_hidden, n_out).items():
         if params[name].shape != shape:
             raise ValueError(f"params: {name} has shape {params[name].shape}, expected {shape}")
     return n_in, n_hidden, n_out

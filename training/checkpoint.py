@@ -43,6 +43,14 @@ def resumable(config: TrainingConfig) -> dict[str, Any]:
     return json.loads(json.dumps(values, default=str))  # type: ignore[no-any-return]
 
 
+def saved_epoch(directory: Path) -> int | None:
+    """The epoch the checkpoint in `directory` holds, or None if there is none to resume."""
+    try:
+        return int(json.loads((directory / STATE_JSON).read_text(encoding="utf-8"))["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def save(directory: Path, config: TrainingConfig, run: Run) -> None:
     arrays: dict[str, Any] = {f"params/{name}": array for name, array in run.params.items()}
     arrays |= {f"best/{name}": array for name, array in run.best_params.items()}

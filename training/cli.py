@@ -63,12 +63,29 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainingConfig, bool]:
 def main(argv: list[str] | None = None) -> int:
     config, show_progress = parse_config(argv)
     set_default_threads(1 if config.batch_size == 1 else os.cpu_count() or 1)
-    from training.pipeline import run  # imports NumPy
+    from model.artifact_checks import ArtifactError  # imports NumPy
+    from training.pipeline import run
 
     try:
         manifest: dict[str, Any] = run(config, show_progress=show_progress)
-    except (FileNotFoundError, FileExistsError, ValueError, FloatingPointError) as error:
+    except KeyboardInterrupt:
+        print(interrupted(config), file=sys.stderr)
+        return 130
+    except (OSError, ValueError, FloatingPointError, ArtifactError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {config.out}: {manifest['sentence']}")
     return 0
+
+
+def interrupted(config: TrainingConfig) -> str:
+    """The one line Ctrl-C prints: what was kept, and how to continue a language model."""
+    from training import checkpoint
+
+    epoch = checkpoint.saved_epoch(checkpoint.path_for(config.out))
+    if config.architecture == "rnn" or epoch is None:
+        return "interrupted: nothing written"
+    return (
+        f"interrupted: no artifact written; the checkpoint holds epoch {epoch}: "
+        "run the same command with --resume to continue"
+    )

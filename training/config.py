@@ -13,6 +13,20 @@ from typing import Any
 CORPUS_ENV = "CHAR_RNN_CORPUS"
 DEFAULT_CORPUS = Path("data/origin_of_species.txt")
 AT_LEAST_ONE = ("hidden", "seq_length", "samples", "stride", "epochs", "lr_segment", "batch_size")
+# Upper bounds: a typo costs an error naming the flag, not a MemoryError hours later. hidden and
+# seq_length match what model/artifact_checks.py lets an artifact hold.
+AT_MOST = {
+    "hidden": 4096,
+    "seq_length": 4096,
+    "samples": 10**8,
+    "stride": 10**6,
+    "epochs": 10_000,
+    "lr_segment": 10_000,
+    "batch_size": 65_536,
+    "patience": 10_000,
+}
+MAX_SEED = 2**64 - 1
+INFINITY = float("inf")
 ARCHITECTURES = (
     "rnn",
     "lstm",
@@ -66,20 +80,30 @@ class TrainingConfig:
         return values
 
     def problems(self) -> list[tuple[str, str]]:
-        """(field, what is wrong with it) for every out-of-range value."""
+        """(field, what is wrong with it) for every out-of-range value. Each check is written so
+        that NaN fails it: every comparison with NaN is False."""
         found = [(name, "must be >= 1") for name in AT_LEAST_ONE if getattr(self, name) < 1]
-        if not 0 < self.lr < float("inf"):
+        found += [
+            (name, f"must be <= {most}") for name, most in AT_MOST.items() if getattr(self, name) > most
+        ]
+        if not 0 < self.lr < INFINITY:
             found.append(("lr", "must be a finite number > 0"))
         if not 0 < self.lr_decay <= 1:
             found.append(("lr_decay", "must be in (0, 1]"))
         found += [
-            (name, "must be >= 0") for name in ("clip", "clip_norm", "patience") if getattr(self, name) < 0
+            (name, "must be >= 0 and finite")
+            for name in ("clip", "clip_norm")
+            if not 0 <= getattr(self, name) < INFINITY
         ]
+        if self.patience < 0:
+            found.append(("patience", "must be >= 0"))
         found += [
             (name, "must be in [0, 1)")
             for name in ("dropout", "context_dropout")
             if not 0 <= getattr(self, name) < 1
         ]
+        if not 0 <= self.seed <= MAX_SEED:
+            found.append(("seed", f"must be in 0..{MAX_SEED}"))
         if self.recipe not in RECIPES:
             found.append(("recipe", f"must be one of {sorted(RECIPES)}"))
         return found

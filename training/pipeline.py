@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from model import artifact
+from model import artifact, artifact_weights
 from model.accuracy import Positions, evaluate, sentence
 from model.alphabet import ALPHABET_SIZE
 from model.language_model import ARCHITECTURES, LanguageModel
@@ -64,8 +64,7 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     """Train as configured and write the artifact; returns the manifest written."""
     if config.epochs < 1:
         raise ValueError("epochs: must be >= 1 (the recorded metrics are the last epoch's)")
-    if config.out.exists() and not config.force:
-        raise FileExistsError(f"{config.out}: an artifact already exists there; pass --force to replace it")
+    check_out(config)
     if (config.out / plot.PLOT_FILE).exists() and not plot.available():
         raise FileExistsError(
             f"{config.out}: replacing it would delete its {plot.PLOT_FILE}, and matplotlib is not "
@@ -97,6 +96,24 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     return manifest
 
 
+def check_out(config: TrainingConfig) -> None:
+    """Before any training: --out may be written, and the weights fit in an artifact. Leftover
+    temporary directories of killed runs are removed (a live run's stay)."""
+    try:
+        artifact.check_target(config.out, config.force)
+    except FileExistsError as error:
+        raise FileExistsError(f"--out {error}") from None
+    shapes = ARCHITECTURES[config.architecture].param_shapes(ALPHABET_SIZE, config.hidden, ALPHABET_SIZE)
+    size = artifact_weights.weights_bytes(shapes, np.dtype(config.dtype))
+    if size > artifact_weights.MAX_WEIGHTS_BYTES:
+        raise ValueError(
+            f"--hidden {config.hidden}: the weights would take {size:,} bytes, over the "
+            f"{artifact_weights.MAX_WEIGHTS_BYTES:,} an artifact may hold"
+        )
+    if config.out.parent.is_dir():
+        artifact.remove_stale_temporaries(config.out)
+
+
 Trained = tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], float]
 
 
@@ -108,6 +125,12 @@ def train_windows(
     inputs, targets = windows(indices, train_data, config.seq_length)
     if inputs.shape[0] == 0:
         raise ValueError(f"the corpus is too short for one window of {config.seq_length} characters")
+    if inputs.shape[0] < config.samples:
+        print(
+            f"note: --samples {config.samples} is more than the training text holds; "
+            f"training on {inputs.shape[0]:,} windows",
+            file=sys.stderr,
+        )
     params = init_params(
         ALPHABET_SIZE, config.hidden, ALPHABET_SIZE, seed=config.seed, dtype=np.dtype(config.dtype)
     )
@@ -143,8 +166,6 @@ def train_windows(
         on_epoch=report,
         show_progress=show_progress,
     )
-    if not all(np.isfinite(record.loss) for record in history):
-        raise FloatingPointError("the loss became NaN or infinite; lower --lr or clip the gradients")
     records = [record.as_dict() for record in history]
     return params, records, {}, time.perf_counter() - started
 

@@ -19,6 +19,7 @@ from training.blas import blas_threads
 from training.optim import NO_CLIPPING, SGD, Clipping, Optimizer
 
 MIN_SHARD = 32  # windows per thread below which splitting a minibatch does not pay
+DIVERGED = "lower --lr or clip the gradients (--clip, --clip-norm)"
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,8 @@ def run_epoch(
         for first in range(0, order.size, batch_size):
             batch = order[first : first + batch_size]
             loss, grads = minibatch_gradients(params, inputs[batch], targets[batch])
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"the loss became {loss}")
             clipping(grads)
             optimizer.step(params, grads, learning_rate)
             total_loss += loss * batch.size
@@ -146,7 +149,11 @@ def train(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     show_progress: bool = False,
 ) -> list[EpochRecord]:
-    """Train `params` in place for `epochs` epochs (SGD unless told); one record per epoch."""
+    """Train `params` in place for `epochs` epochs (SGD unless told); one record per epoch.
+
+    FloatingPointError, at the first minibatch whose loss or the first epoch whose weights are
+    not finite: a diverged run stops there rather than training on NaN.
+    """
     rng = np.random.default_rng(seed)
     optimizer = SGD() if optimizer is None else optimizer
     history = []
@@ -161,8 +168,17 @@ def train(
             disable=not show_progress,
             mininterval=0.2,
         )
-        with bar as progress:
-            loss = run_epoch(params, inputs, targets, rate, batch_size, rng, optimizer, clipping, progress)
+        # Overflow is detected as a non-finite loss or weight, and reported as one clear error.
+        with bar as progress, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                loss = run_epoch(
+                    params, inputs, targets, rate, batch_size, rng, optimizer, clipping, progress
+                )
+            except FloatingPointError as error:
+                raise FloatingPointError(f"epoch {epoch}: {error}; {DIVERGED}") from None
+        broken = [name for name, array in params.items() if not np.all(np.isfinite(array))]
+        if broken:
+            raise FloatingPointError(f"epoch {epoch}: {broken} became NaN or infinite; {DIVERGED}")
         metrics = evaluate(params) if evaluate is not None else {}
         record = EpochRecord(epoch, rate, loss, time.perf_counter() - started, metrics)
         history.append(record)

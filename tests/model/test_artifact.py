@@ -19,6 +19,7 @@ MANIFEST = {
     "architecture": "rnn",
     "n_hidden": 6,
     "context": 4,
+    "hyperparameters": {"seq_length": 4, "dtype": "float64"},
     "metrics": {"train": {"accuracy": 0.5}},
 }
 
@@ -33,10 +34,11 @@ def saved(tmp_path: Path) -> Path:
 
 
 def rewrite_manifest(directory: Path, **changes: object) -> None:
+    """Change fields and re-sign the manifest, so that only the change itself is wrong."""
     path = directory / artifact.MANIFEST_FILE
     manifest = json.loads(path.read_text())
     manifest.update(changes)
-    path.write_text(json.dumps(manifest))
+    path.write_text(json.dumps(artifact.sign(manifest)))
 
 
 def rewrite_weights(directory: Path, arrays: dict[str, np.ndarray], allow_pickle: bool = False) -> None:
@@ -236,4 +238,47 @@ def test_weights_that_are_not_a_zip_are_refused(saved: Path) -> None:
     path.write_bytes(b"not a zip file at all")
     rewrite_manifest(saved, weights_sha256=sha256_file(path))
     with pytest.raises(ArtifactError, match=r"weights\.npz: unreadable"):
+        load(saved)
+
+
+def test_only_an_artifact_is_ever_replaced(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(FileExistsError, match=r"notes\.txt: a file, not an artifact directory; refusing"):
+        save(notes, tiny_params(), MANIFEST, force=True)
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "thesis.tex").write_text("chapter one")
+    with pytest.raises(
+        FileExistsError, match=r"documents: a directory that is not an artifact \(no manifest"
+    ):
+        save(documents, tiny_params(), MANIFEST, force=True)
+    link = tmp_path / "link"
+    link.symlink_to(documents)
+    with pytest.raises(FileExistsError, match=r"link: a symbolic link, not an artifact directory"):
+        save(link, tiny_params(), MANIFEST, force=True)
+    assert notes.read_text() == "mine" and [p.name for p in documents.iterdir()] == ["thesis.tex"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["documents", "link", "notes.txt"]
+
+
+def test_an_empty_directory_is_written_into(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    assert load(save(tmp_path / "empty", tiny_params(), MANIFEST)).name == "tiny"
+    assert [path.name for path in tmp_path.iterdir()] == ["empty"]
+
+
+def test_save_refuses_what_load_would_refuse_and_leaves_nothing(tmp_path: Path) -> None:
+    float32_claimed = {**MANIFEST, "hyperparameters": {"seq_length": 4, "dtype": "float32"}}
+    with pytest.raises(ArtifactError, match=r"weights\.npz: U has dtype <f8, expected <f4"):
+        save(tmp_path / "model", tiny_params(), float32_claimed)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_signs_the_manifest_and_load_checks_the_signature(saved: Path) -> None:
+    manifest = json.loads((saved / artifact.MANIFEST_FILE).read_text())
+    assert manifest["manifest_sha256"] == artifact.sign(manifest)["manifest_sha256"]
+    (saved / artifact.MANIFEST_FILE).write_text(json.dumps({**manifest, "name": "renamed"}))
+    with pytest.raises(
+        ArtifactError, match=r"manifest\.json: manifest_sha256 mismatch, the manifest was edited"
+    ):
         load(saved)

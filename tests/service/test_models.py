@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from model.artifact import Artifact, ArtifactError, load
+from model.artifact import Artifact, ArtifactError, load, sign
 from service.models import ModelRegistry, UnknownModel, artifact_directories, best, load_registry
 from service.predictor import Predictor
 from service.settings import SettingsError
@@ -113,7 +113,7 @@ def test_one_bad_artifact_among_several_refuses_the_start(two_models: Path, tmp_
     manifest_path = directory / "lstm" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["context"] = 0
-    manifest_path.write_text(json.dumps(manifest))
+    manifest_path.write_text(json.dumps(sign(manifest)))  # re-signed: only the edit is wrong
     env = service_env(None, free_port(), CHAR_RNN_ARTIFACTS=str(directory))
     assert (
         start_and_expect_failure(env) == f"error: {manifest_path}: context must be a positive integer, got 0"

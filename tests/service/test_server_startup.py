@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 
-from model.artifact import DEFAULT_ARTIFACT, load, sha256_file
+from model.artifact import DEFAULT_ARTIFACT, load, sha256_file, sign
 from tests.utils.server import (
     REPO_ROOT,
     ServerProcess,
@@ -72,7 +72,7 @@ def test_manifest_without_recorded_metrics_is_refused(small_artifact: Path, tmp_
     manifest_path = artifact_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     del manifest["metrics"]["test"]
-    manifest_path.write_text(json.dumps(manifest))
+    manifest_path.write_text(json.dumps(sign(manifest)))  # re-signed: only the edit is wrong
     line = start_and_expect_failure(service_env(artifact_dir, free_port()))
     assert line == f"error: {manifest_path}: field metrics.test: missing"
 
@@ -85,7 +85,7 @@ def rewrite_weights(artifact_dir: Path, arrays: dict[str, Any], allow_pickle: bo
     manifest_path = artifact_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["weights_sha256"] = sha256_file(weights)
-    manifest_path.write_text(json.dumps(manifest))
+    manifest_path.write_text(json.dumps(sign(manifest)))  # re-signed: only the edit is wrong
     return weights
 
 
@@ -94,7 +94,7 @@ def test_manifest_with_another_alphabet_is_refused(small_artifact: Path, tmp_pat
     manifest_path = artifact_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["alphabet"] = "abcdefghijklmnopqrstuvwxyz "
-    manifest_path.write_text(json.dumps(manifest))
+    manifest_path.write_text(json.dumps(sign(manifest)))  # re-signed: only the edit is wrong
     line = start_and_expect_failure(service_env(artifact_dir, free_port()))
     assert line.startswith(f"error: {manifest_path}: alphabet 'abcdefghijklmnopqrstuvwxyz ' differs")
 

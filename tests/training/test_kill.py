@@ -18,7 +18,14 @@ from model.artifact import load, save
 from model.rnn import init_params
 
 ROOT = Path(__file__).resolve().parents[2]
-MANIFEST = {"name": "victim", "architecture": "rnn", "n_hidden": 6, "context": 4}
+MANIFEST = {
+    "name": "victim",
+    "architecture": "rnn",
+    "n_hidden": 6,
+    "context": 4,
+    "hyperparameters": {"seq_length": 4, "dtype": "float64"},
+    "metrics": {},
+}
 
 # A writer that pauses inside save(), after weights.npz and manifest.json are in the temporary
 # directory and before the rename, and tells the test it is there.
@@ -35,7 +42,8 @@ PAUSING_WRITER = textwrap.dedent(
         ready.write_text(str(directory))
         time.sleep(60)
 
-    manifest = {"name": "victim", "architecture": "rnn", "n_hidden": 6, "context": 4}
+    manifest = {"name": "victim", "architecture": "rnn", "n_hidden": 6, "context": 4,
+                "hyperparameters": {"seq_length": 4, "dtype": "float64"}, "metrics": {}}
     save(target, init_params(27, 6, 27, seed=99), manifest, force=True, extra_files=pause)
     """
 )

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from model.artifact import load
-from model.rnn import PARAM_NAMES
+from model.artifact import load, save
+from model.rnn import PARAM_NAMES, init_params
 from training import pipeline, plot, train
 from training.config import TrainingConfig
 
@@ -37,8 +37,14 @@ def test_the_same_seed_gives_byte_identical_weights(
 def test_force_without_matplotlib_keeps_the_plot_and_the_artifact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "shipped"
-    out.mkdir()
+    manifest = {
+        "architecture": "rnn",
+        "n_hidden": 6,
+        "context": 6,
+        "hyperparameters": {"seq_length": 6, "dtype": "float64"},
+        "metrics": {},
+    }
+    out = save(tmp_path / "shipped", init_params(27, 6, 27), manifest)
     (out / plot.PLOT_FILE).write_bytes(b"committed plot")
     monkeypatch.setattr(plot, "available", lambda: False)
     with pytest.raises(FileExistsError, match=r"would delete its training\.png, and matplotlib is not"):

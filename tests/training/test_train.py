@@ -112,3 +112,38 @@ def test_shards_follow_the_blas_threads(monkeypatch: pytest.MonkeyPatch) -> None
     assert [train.shard_count(size) for size in (1, 32, 63, 64, 256)] == [1, 1, 1, 2, 2]
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     assert train.shard_count(256) == 1
+
+
+def test_a_diverging_run_stops_in_its_first_epoch() -> None:
+    inputs, targets = small_problem()
+    params = init_params(ALPHABET_SIZE, 24, ALPHABET_SIZE, seed=0)
+    reports: list[train.EpochRecord] = []
+    with pytest.raises(FloatingPointError, match=r"^epoch 1: the loss became (nan|inf); lower --lr or clip"):
+        train.train(
+            params, inputs, targets, epochs=3, schedule=Schedule(1e30, 5, 0.5), on_epoch=reports.append
+        )
+    assert reports == []
+
+
+class Overflowing(SGD):
+    """SGD whose step sends one weight to infinity after the first minibatch's loss was taken."""
+
+    def step(self, params: rnn.Params, grads: rnn.Params, learning_rate: float) -> None:
+        super().step(params, grads, learning_rate)
+        params["c"][0] = np.inf
+
+
+def test_weights_that_become_infinite_stop_the_run_at_the_end_of_their_epoch() -> None:
+    inputs, targets = small_problem()
+    params = init_params(ALPHABET_SIZE, 24, ALPHABET_SIZE, seed=0)
+    # One minibatch per epoch: its loss was finite, the weights after its step are not.
+    with pytest.raises(FloatingPointError, match=r"^epoch 1: \['c'\] became NaN or infinite; lower --lr"):
+        train.train(
+            params,
+            inputs,
+            targets,
+            epochs=2,
+            schedule=Schedule(0.01, 5, 0.5),
+            batch_size=10_000,
+            optimizer=Overflowing(),
+        )
