@@ -170,7 +170,7 @@ def test_without_a_name_the_directory_name_must_be_safe(saved: Path) -> None:
     path = saved / artifact.MANIFEST_FILE
     manifest = json.loads(path.read_text())
     del manifest["name"]
-    path.write_text(json.dumps(manifest))
+    path.write_text(json.dumps(artifact.sign(manifest)))
     assert load(saved).name == "model"
     unsafe = saved.rename(saved.parent / "two words")
     with pytest.raises(ArtifactError, match=r"two words/manifest\.json: field name: name 'two words' is not"):

@@ -276,7 +276,7 @@ def test_a_model_name_with_a_newline_and_escapes_is_refused(small_artifact: Path
     manifest_path = artifact_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["name"] = "evil\n\x1b[31mforged"
-    manifest_path.write_text(json.dumps(manifest))
+    manifest_path.write_text(json.dumps(sign(manifest)))  # re-signed: only the name is wrong
     line = start_and_expect_failure(service_env(artifact_dir, free_port()))
     assert line == (
         f"error: {manifest_path}: field name: name 'evil\\n\\x1b[31mforged' is not 1 to 64 of "

@@ -179,7 +179,16 @@ def test_more_samples_than_the_text_holds_are_capped_and_said(corpus: Path, tmp_
 
 def interrupt_after_first_epoch(corpus: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "training", "--corpus", str(corpus), "--out", str(out), *args]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A shell's background job ignores SIGINT and its children inherit that; Ctrl-C reaches a
+        # foreground run, so the child gets the default disposition back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert process.stdout is not None
     first = process.stdout.readline()  # the first epoch's report
     time.sleep(0.2)
