@@ -6,15 +6,15 @@ without metrics colliding; GET /metrics exposes that registry.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.middleware import watch_response
 from service.predictor import RankingCache
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -106,19 +106,11 @@ class RequestMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start = time.perf_counter()
-        status = 500  # what the client gets if the app raises before answering
 
-        async def watched_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watched_send)
-        finally:
+        def count(status: int, seconds: float) -> None:
             method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
             labels = (method, route_label(scope), str(status))
             self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - start)
+            self.metrics.latency.labels(*labels).observe(seconds)
+
+        await watch_response(self.app, scope, receive, send, count)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -123,20 +124,32 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start = time.perf_counter()
-        status = 500  # what the client gets if the app raises before answering
 
-        async def watched_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watched_send)
-        finally:
+        def log(status: int, seconds: float) -> None:
             if access_logger.isEnabledFor(logging.INFO):
-                _log_access(scope, status, (time.perf_counter() - start) * 1000)
+                _log_access(scope, status, seconds * 1000)
+
+        await watch_response(self.app, scope, receive, send, log)
+
+
+async def watch_response(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, done: Callable[[int, float], None]
+) -> None:
+    """Run `app`, then call done(status, seconds) even if it raised: the access log and the
+    request metrics both see every response this way."""
+    start = time.perf_counter()
+    status = 500  # what the client gets if the app raises before answering
+
+    async def watched_send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+
+    try:
+        await app(scope, receive, watched_send)
+    finally:
+        done(status, time.perf_counter() - start)
 
 
 def _log_access(scope: Scope, status: int, duration_ms: float) -> None:
