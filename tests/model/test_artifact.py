@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from model import artifact, lstm_lm
 from model.artifact import ArtifactError, load, save, sha256_file
 from model.language_model import ARCHITECTURES
 from model.rnn import PARAM_NAMES, Params, init_params
+from tests.utils.attacks import edit_manifest, read_manifest, write_manifest
 
 MANIFEST = {
     "name": "tiny",
@@ -33,12 +35,9 @@ def saved(tmp_path: Path) -> Path:
     return save(tmp_path / "model", tiny_params(), MANIFEST)
 
 
-def rewrite_manifest(directory: Path, **changes: object) -> None:
+def rewrite_manifest(directory: Path, **changes: Any) -> None:
     """Change fields and re-sign the manifest, so that only the change itself is wrong."""
-    path = directory / artifact.MANIFEST_FILE
-    manifest = json.loads(path.read_text())
-    manifest.update(changes)
-    path.write_text(json.dumps(artifact.sign(manifest)))
+    edit_manifest(directory, **changes)
 
 
 def rewrite_weights(directory: Path, arrays: dict[str, np.ndarray], allow_pickle: bool = False) -> None:
@@ -167,10 +166,9 @@ def test_an_unsafe_model_name_is_refused_naming_the_manifest(saved: Path, name: 
 
 
 def test_without_a_name_the_directory_name_must_be_safe(saved: Path) -> None:
-    path = saved / artifact.MANIFEST_FILE
-    manifest = json.loads(path.read_text())
+    manifest = read_manifest(saved)
     del manifest["name"]
-    path.write_text(json.dumps(artifact.sign(manifest)))
+    write_manifest(saved, manifest)
     assert load(saved).name == "model"
     unsafe = saved.rename(saved.parent / "two words")
     with pytest.raises(ArtifactError, match=r"two words/manifest\.json: field name: name 'two words' is not"):

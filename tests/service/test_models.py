@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -10,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from model.artifact import Artifact, ArtifactError, load, sign
+from model.artifact import Artifact, ArtifactError, load
 from service.models import ModelRegistry, UnknownModel, artifact_directories, best, load_registry
 from service.predictor import Predictor
 from service.settings import SettingsError
+from tests.utils.attacks import edit_manifest
 from tests.utils.client import ExplicitSettings
 from tests.utils.server import REPO_ROOT, free_port, running_server, service_env
 
@@ -110,10 +110,7 @@ def start_and_expect_failure(env: dict[str, str]) -> str:
 
 def test_one_bad_artifact_among_several_refuses_the_start(two_models: Path, tmp_path: Path) -> None:
     directory = shutil.copytree(two_models, tmp_path / "models")
-    manifest_path = directory / "lstm" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["context"] = 0
-    manifest_path.write_text(json.dumps(sign(manifest)))  # re-signed: only the edit is wrong
+    manifest_path = edit_manifest(directory / "lstm", context=0)
     env = service_env(None, free_port(), CHAR_RNN_ARTIFACTS=str(directory))
     assert (
         start_and_expect_failure(env) == f"error: {manifest_path}: context must be a positive integer, got 0"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import shutil
@@ -16,7 +15,8 @@ import httpx
 import numpy as np
 import pytest
 
-from model.artifact import DEFAULT_ARTIFACT, load, sha256_file, sign
+from model.artifact import DEFAULT_ARTIFACT, load, sha256_file
+from tests.utils.attacks import edit_manifest, read_manifest, write_manifest
 from tests.utils.server import (
     REPO_ROOT,
     ServerProcess,
@@ -69,10 +69,9 @@ def test_missing_weights_file_is_refused(small_artifact: Path, tmp_path: Path) -
 
 def test_manifest_without_recorded_metrics_is_refused(small_artifact: Path, tmp_path: Path) -> None:
     artifact_dir = copy_artifact(small_artifact, tmp_path / "no-metrics")
-    manifest_path = artifact_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(artifact_dir)
     del manifest["metrics"]["test"]
-    manifest_path.write_text(json.dumps(sign(manifest)))  # re-signed: only the edit is wrong
+    manifest_path = write_manifest(artifact_dir, manifest)  # re-signed: only the edit is wrong
     line = start_and_expect_failure(service_env(artifact_dir, free_port()))
     assert line == f"error: {manifest_path}: field metrics.test: missing"
 
@@ -82,19 +81,13 @@ def rewrite_weights(artifact_dir: Path, arrays: dict[str, Any], allow_pickle: bo
     weights = artifact_dir / "weights.npz"
     with open(weights, "wb") as stream:
         np.savez(stream, allow_pickle=allow_pickle, **arrays)
-    manifest_path = artifact_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["weights_sha256"] = sha256_file(weights)
-    manifest_path.write_text(json.dumps(sign(manifest)))  # re-signed: only the edit is wrong
+    edit_manifest(artifact_dir, weights_sha256=sha256_file(weights))
     return weights
 
 
 def test_manifest_with_another_alphabet_is_refused(small_artifact: Path, tmp_path: Path) -> None:
     artifact_dir = copy_artifact(small_artifact, tmp_path / "alphabet")
-    manifest_path = artifact_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["alphabet"] = "abcdefghijklmnopqrstuvwxyz "
-    manifest_path.write_text(json.dumps(sign(manifest)))  # re-signed: only the edit is wrong
+    manifest_path = edit_manifest(artifact_dir, alphabet="abcdefghijklmnopqrstuvwxyz ")
     line = start_and_expect_failure(service_env(artifact_dir, free_port()))
     assert line.startswith(f"error: {manifest_path}: alphabet 'abcdefghijklmnopqrstuvwxyz ' differs")
 
@@ -273,10 +266,7 @@ def test_max_connections_beyond_the_open_file_limit_is_refused() -> None:
 
 def test_a_model_name_with_a_newline_and_escapes_is_refused(small_artifact: Path, tmp_path: Path) -> None:
     artifact_dir = copy_artifact(small_artifact, tmp_path / "bad-name")
-    manifest_path = artifact_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["name"] = "evil\n\x1b[31mforged"
-    manifest_path.write_text(json.dumps(sign(manifest)))  # re-signed: only the name is wrong
+    manifest_path = edit_manifest(artifact_dir, name="evil\n\x1b[31mforged")
     line = start_and_expect_failure(service_env(artifact_dir, free_port()))
     assert line == (
         f"error: {manifest_path}: field name: name 'evil\\n\\x1b[31mforged' is not 1 to 64 of "
