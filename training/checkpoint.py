@@ -43,10 +43,17 @@ def resumable(config: TrainingConfig) -> dict[str, Any]:
     return json.loads(json.dumps(values, default=str))  # type: ignore[no-any-return]
 
 
+def holder(directory: Path) -> Path:
+    """Where the checkpoint of `directory` is: the directory itself or, for a run killed between
+    the two renames of save(), the previous epoch's state beside it."""
+    old = directory.with_name(directory.name + ".old")
+    return old if not directory.is_dir() and old.is_dir() else directory
+
+
 def saved_epoch(directory: Path) -> int | None:
-    """The epoch the checkpoint in `directory` holds, or None if there is none to resume."""
+    """The epoch the checkpoint of `directory` holds, or None if there is none to resume."""
     try:
-        return int(json.loads((directory / STATE_JSON).read_text(encoding="utf-8"))["epoch"])
+        return int(json.loads((holder(directory) / STATE_JSON).read_text(encoding="utf-8"))["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -92,9 +99,7 @@ def load(directory: Path, config: TrainingConfig) -> Run:
     """The run saved in `directory`; CheckpointError if missing or from another configuration."""
     from training.chunks import Run
 
-    old = directory.with_name(directory.name + ".old")
-    if not directory.is_dir() and old.is_dir():
-        directory = old  # killed between the two renames of save(): the previous epoch's state
+    directory = holder(directory)
     if not (directory / STATE_JSON).is_file():
         raise CheckpointError(f"{directory}: no checkpoint to resume; run without --resume")
     state = json.loads((directory / STATE_JSON).read_text(encoding="utf-8"))
