@@ -1,18 +1,25 @@
 """Hashed context embeddings: a learned vector for each short context that ends at a position.
 
 For position t of a window and each order k = 2..ORDERS, the k characters ending at t (fewer
-at the window's start) are hashed into one of 2^BUCKET_BITS rows of E; the rows are summed
-and projected into the gates of the LSTM (model/lstm_lm.py)::
+at the window's start) are hashed into one of 2^BUCKET_BITS rows of E; the rows are summed,
+projected into the gates of the LSTM (model/lstm_lm.py) and, directly, into its logits::
 
     code_k(t) = sum_{j < k, t - j >= 1} (x_{t-j} + 1) * 28^j
     bucket_k(t) = (code_k(t) * M_k mod 2^64) >> (64 - BUCKET_BITS)      (multiplicative hashing)
     e_t = m_t * sum_k E[bucket_k(t)]                                      E (2^BUCKET_BITS, D)
     a_t += Q e_t                                                          Q (4H, D)
+    z_t += R e_t                                                          R (Y, D), starts at 0
 
-m_t is 0 with probability `context_dropout` in training (the whole e_t is dropped, so the
-network also learns to predict from the characters alone), 1 in inference. Like fastText's
-hashed n-gram features, these are parameters learned by backpropagation: no counts are kept.
-Distinct contexts may share a row; training learns what helps on average.
+m_t is 0 with probability `context_dropout` in training (the whole e_t is dropped, from the
+gates and the logits alike, so the network also learns to predict from the characters alone),
+1 in inference. Like fastText's hashed n-gram features, these are parameters learned by
+backpropagation: no counts are kept. Distinct contexts may share a row; training learns what
+helps on average. R e_t is the direct connection of Mikolov's RNNME: a context can raise the
+score of the character that follows it without passing through the recurrent state. R starts
+at zero, so a fresh model's logits are those of the LSTM alone.
+
+e_t reaches the loss through both Q and R, so dL/de_t = Q^T dL/da_t + R^T dL/dz_t, and each
+row of E gathers that from every position that looked it up.
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[Any]
+PARAM_NAMES = ("E", "Q", "R")
 ORDERS = 10  # contexts of 2..10 characters ending at each position
-BUCKET_BITS = 17  # 131,072 rows of E
-DIMENSION = 24  # columns of E
+BUCKET_BITS = 18  # 262,144 rows of E: with D = 16, 16.8 MB in float32
+DIMENSION = 16  # columns of E, D
 _BASE = 28  # x + 1 lies in 1..27, so 0 marks "before the window"
 _MULTIPLIERS = tuple(np.uint64(0x9E3779B97F4A7C15 + 2 * k) for k in range(ORDERS + 1))  # odd
 
@@ -47,11 +55,22 @@ def buckets(inputs: Array) -> Array:
     return result
 
 
-def init_params(n_hidden: int, rng: np.random.Generator) -> dict[str, Array]:
-    """E drawn N(0, 0.1^2), Q drawn N(0, 1/D)."""
+def param_shapes(n_hidden: int, n_out: int) -> dict[str, tuple[int, ...]]:
+    """The shapes of E, Q and R, read from BUCKET_BITS and DIMENSION when called."""
     return {
-        "E": rng.standard_normal((2**BUCKET_BITS, DIMENSION)) * 0.1,
-        "Q": rng.standard_normal((4 * n_hidden, DIMENSION)) / np.sqrt(DIMENSION),
+        "E": (2**BUCKET_BITS, DIMENSION),
+        "Q": (4 * n_hidden, DIMENSION),
+        "R": (n_out, DIMENSION),
+    }
+
+
+def init_params(n_hidden: int, n_out: int, rng: np.random.Generator) -> dict[str, Array]:
+    """E drawn N(0, 0.1^2), Q drawn N(0, 1/D), R zero (the direct path starts closed)."""
+    shapes = param_shapes(n_hidden, n_out)
+    return {
+        "E": rng.standard_normal(shapes["E"]) * 0.1,
+        "Q": rng.standard_normal(shapes["Q"]) / np.sqrt(DIMENSION),
+        "R": np.zeros(shapes["R"]),
     }
 
 
@@ -63,14 +82,33 @@ def embeddings(E: Array, rows: Array, mask: Array | None = None) -> Array:
     return e
 
 
-def gradients(E: Array, Q: Array, rows: Array, e: Array, da: Array, mask: Array | None) -> dict[str, Array]:
-    """dE and dQ from da = dL/da_t, shape (T, batch, 4H)."""
+def direct(R: Array, e: Array) -> Array:
+    """R e_t for e of shape (..., D), as one 2-D matrix product: shape (..., Y)."""
+    flat = e.reshape(-1, e.shape[-1])
+    result: Array = (flat @ R.T).reshape(*e.shape[:-1], R.shape[0])
+    return result
+
+
+def gradients(
+    params: dict[str, Array], rows: Array, e: Array, da: Array, dz: Array, mask: Array | None
+) -> dict[str, Array]:
+    """dE, dQ and dR from da = dL/da_t (T, batch, 4H) and dz = dL/dz_t (T, batch, Y).
+
+    e : the masked e_t of the forward pass (T, batch, D); mask : its m_t (T, batch, 1) or None.
+    """
     da_flat = da.reshape(-1, da.shape[-1])
-    de = da_flat @ Q  # (T * batch, D)
+    dz_flat = dz.reshape(-1, dz.shape[-1])
+    e_flat = e.reshape(-1, e.shape[-1])
+    de = da_flat @ params["Q"] + dz_flat @ params["R"]  # (T * batch, D): e_t feeds a_t and z_t
     if mask is not None:
         de *= mask.reshape(-1, 1)
+    return {"E": table_gradient(params["E"], rows, de), "Q": da_flat.T @ e_flat, "R": dz_flat.T @ e_flat}
+
+
+def table_gradient(E: Array, rows: Array, de: Array) -> Array:
+    """dE: each position's de_t (T * batch, D) added to every row it looked up."""
     dE = np.zeros_like(E)
     flat_rows = rows.reshape(-1, rows.shape[-1])
     for k in range(flat_rows.shape[1]):
         np.add.at(dE, flat_rows[:, k], de)
-    return {"E": dE, "Q": da_flat.T @ e.reshape(-1, e.shape[-1])}
+    return dE

@@ -15,8 +15,12 @@ The rows of a_t are ordered f, i, o, c_tilde (GATES), and (h_0, s_0) = 0: a wind
 from the zero state, in training and in inference alike, so the model's context is the
 window. The dropout mask is all ones in inference and outside `loss_and_grads`.
 
-With contexts (model/contexts.py), a_t also adds Q e_t, a learned embedding of the short
-contexts that end at x_t, and the parameters include E and Q.
+With contexts (model/contexts.py), e_t is a learned embedding of the short contexts that end
+at x_t (already multiplied by its own dropout mask), and it enters both the gates and, by a
+direct path, the logits; the parameters include E, Q and R::
+
+    a_t = U x_t + W h_{t-1} + b + Q e_t        Q (4H, D)
+    z_t = V (m_t * h_t) + c + R e_t            R (Y, D), zero at initialisation
 
 The code is the equations, vectorised over the batch; there is no separate fast path.
 """
@@ -35,7 +39,7 @@ from model.rnn import check_indices
 Array = NDArray[Any]
 Params = dict[str, Array]
 PARAM_NAMES = ("U", "W", "b", "V", "c")
-CONTEXT_PARAM_NAMES = (*PARAM_NAMES, "E", "Q")
+CONTEXT_PARAM_NAMES = (*PARAM_NAMES, *contexts.PARAM_NAMES)
 GATES = ("f", "i", "o", "c_tilde")
 FORGET_BIAS = 1.0  # the forget gate starts open, the usual initialisation of an LSTM
 
@@ -49,7 +53,7 @@ def init_params(
     with_contexts: bool = False,
 ) -> Params:
     """W, V drawn N(0, 1) / sqrt(H); U drawn N(0, 0.1^2); b zero but the forget gate's; c zero;
-    with_contexts adds E and Q (model/contexts.py)."""
+    with_contexts adds E, Q and R (model/contexts.py; R zero, so z_t starts as without it)."""
     rng = np.random.default_rng(seed)
     b = np.zeros(4 * n_hidden)
     b[:n_hidden] = FORGET_BIAS
@@ -61,7 +65,7 @@ def init_params(
         "c": np.zeros(n_out),
     }
     if with_contexts:
-        params |= contexts.init_params(n_hidden, rng)
+        params |= contexts.init_params(n_hidden, n_out, rng)
     return {name: array.astype(dtype) for name, array in params.items()}
 
 
@@ -83,8 +87,7 @@ def param_shapes(
         "c": (n_out,),
     }
     if with_contexts:
-        shapes["E"] = (2**contexts.BUCKET_BITS, contexts.DIMENSION)
-        shapes["Q"] = (4 * n_hidden, contexts.DIMENSION)
+        shapes |= contexts.param_shapes(n_hidden, n_out)
     return shapes
 
 
@@ -93,7 +96,7 @@ def param_shapes_with_contexts(n_in: int, n_hidden: int, n_out: int) -> dict[str
 
 
 def check_params(params: Params) -> tuple[int, int, int]:
-    """Validate the five arrays' shapes against each other; return (X, H, Y)."""
+    """Validate the arrays' shapes against each other (all of E, Q, R or none); return (X, H, Y)."""
     missing = [name for name in PARAM_NAMES if name not in params]
     if missing:
         raise ValueError(f"params: missing arrays {missing}")
@@ -101,7 +104,7 @@ def check_params(params: Params) -> tuple[int, int, int]:
         raise ValueError(f"params: U has shape {params['U'].shape}, expected (4H, X)")
     four_h, n_in = params["U"].shape
     n_hidden, n_out = four_h // 4, params["V"].shape[0]
-    with_contexts = "E" in params or "Q" in params
+    with_contexts = any(name in params for name in contexts.PARAM_NAMES)
     for name, shape in param_shapes(n_in, n_hidden, n_out, with_contexts).items():
         if name not in params:
             raise ValueError(f"params: missing arrays ['{name}']")
@@ -123,8 +126,8 @@ class Cache:
     h, s   : shape (T + 1, batch, H); index 0 is the zero state
     gates  : shape (T, batch, 4H); f, i, o after the sigmoid, c_tilde after the tanh
     tanh_s : shape (T, batch, H), tanh(s_t)
-    rows, e, context_mask : the contexts' buckets (T, batch, ORDERS - 1), e_t (T, batch, D) and
-             its dropout mask (T, batch, 1), when the model has contexts
+    rows, e, context_mask : the contexts' buckets (T, batch, ORDERS - 1), e_t (T, batch, D) after
+             its dropout mask, and that mask (T, batch, 1), when the model has contexts
     """
 
     inputs: Array
@@ -163,12 +166,20 @@ def forward(params: Params, inputs: Array, context_mask: Array | None = None) ->
     return Cache(inputs, h, s, gates, tanh_s, rows, e, context_mask)
 
 
-def logits(params: Params, h: Array) -> Array:
-    """z = V h + c for h of shape (..., H), as one 2-D matrix product."""
+def logits(params: Params, h: Array, e: Array | None = None) -> Array:
+    """z = V h + c, plus R e with contexts, for h of shape (..., H) and e of shape (..., D).
+
+    h is what V reads (m_t * h_t in training); e is the e_t of the same positions, required
+    when the model has contexts.
+    """
     flat = h.reshape(-1, h.shape[-1])
-    z: Array = flat @ params["V"].T
+    z: Array = (flat @ params["V"].T).reshape(*h.shape[:-1], params["V"].shape[0])
     z += params["c"]
-    return z.reshape(*h.shape[:-1], z.shape[-1])
+    if "R" in params:
+        if e is None:
+            raise ValueError("e: a model with contexts adds R e_t to its logits")
+        z += contexts.direct(params["R"], e)
+    return z
 
 
 def loss_and_output_gradient(z: Array, targets: Array) -> tuple[float, Array]:
@@ -186,7 +197,7 @@ def loss_and_output_gradient(z: Array, targets: Array) -> tuple[float, Array]:
 
 
 def backward(params: Params, cache: Cache, dz: Array, mask: Array | None = None) -> Params:
-    """BPTT from dz = dL/dz (T, batch, Y) to the gradients of U, W, b, V, c.
+    """BPTT from dz = dL/dz (T, batch, Y) to the gradients of U, W, b, V, c (and E, Q, R).
 
     `mask` is the dropout mask m_t that multiplied h_t before V, shape (T, batch, H).
     """
@@ -221,7 +232,7 @@ def backward(params: Params, cache: Cache, dz: Array, mask: Array | None = None)
         "c": dz_flat.sum(axis=0),
     }
     if cache.rows is not None and cache.e is not None:
-        grads |= contexts.gradients(params["E"], params["Q"], cache.rows, cache.e, da, cache.context_mask)
+        grads |= contexts.gradients(params, cache.rows, cache.e, da, dz, cache.context_mask)
     return grads
 
 
@@ -251,11 +262,12 @@ def loss_and_grads(
     if dropout > 0:
         mask = dropout_mask(cache.tanh_s.shape, dropout, rng, dtype)
     h_out = cache.h[1:] if mask is None else cache.h[1:] * mask
-    loss, dz = loss_and_output_gradient(logits(params, h_out), targets)
+    loss, dz = loss_and_output_gradient(logits(params, h_out, cache.e), targets)
     return loss, backward(params, cache, dz, mask)
 
 
 def next_char_logits(params: Params, windows: Array) -> Array:
     """z_T after each window, read from the zero state: (batch, T) -> (batch, Y)."""
     windows = check_indices(windows, params["U"].shape[1], name="windows")
-    return logits(params, forward(params, windows).h[-1])
+    cache = forward(params, windows)
+    return logits(params, cache.h[-1], None if cache.e is None else cache.e[-1])

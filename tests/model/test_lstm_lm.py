@@ -166,22 +166,36 @@ def test_a_window_shorter_than_the_longest_context_hashes_as_a_longer_windows_st
     np.testing.assert_array_equal(rows, contexts.buckets(longer)[:length])
 
 
+def context_params(seed: int) -> lstm_lm.Params:
+    """Parameters with contexts whose E, Q and R are all far from their initial values."""
+    params = lstm_lm.init_params(N_IN, N_HIDDEN, N_OUT, seed=seed, with_contexts=True)
+    rng = np.random.default_rng(seed + 100)
+    for name in contexts.PARAM_NAMES:
+        params[name] = rng.standard_normal(params[name].shape)
+    return params
+
+
+@pytest.mark.parametrize("closed", [None, "Q", "R"], ids=["both-paths", "direct-only", "gates-only"])
 @pytest.mark.parametrize("context_dropout", [0.0, 0.5])
-def test_context_gradients_match_central_differences(small_contexts: None, context_dropout: float) -> None:
-    rng = np.random.default_rng(11)
-    params = lstm_lm.init_params(N_IN, N_HIDDEN, N_OUT, seed=2, with_contexts=True)
-    params["E"] = rng.standard_normal(params["E"].shape)
+def test_context_gradients_match_central_differences(
+    small_contexts: None, context_dropout: float, closed: str | None
+) -> None:
+    """E reaches the loss through Q (the gates) and R (the logits): each path alone and both."""
+    params = context_params(seed=2)
+    if closed is not None:
+        params[closed][:] = 0.0
     inputs, targets = batch_of(5, 2, seed=8)
     mask = None
     if context_dropout:
         mask = lstm_lm.dropout_mask((5, 2, 1), context_dropout, np.random.default_rng(4), np.float64)
+        assert 0 < np.count_nonzero(mask) < mask.size  # some positions dropped, some kept
 
     def loss_of() -> float:
         cache = lstm_lm.forward(params, inputs, mask)
-        return lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, cache.h[1:]), targets)[0]
+        return lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, cache.h[1:], cache.e), targets)[0]
 
     cache = lstm_lm.forward(params, inputs, mask)
-    _, dz = lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, cache.h[1:]), targets)
+    _, dz = lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, cache.h[1:], cache.e), targets)
     grads = lstm_lm.backward(params, cache, dz)
     eps = 1e-6
     for name in lstm_lm.CONTEXT_PARAM_NAMES:
@@ -196,11 +210,83 @@ def test_context_gradients_match_central_differences(small_contexts: None, conte
             numeric[index] = (plus - minus) / (2 * eps)
         assert relative_error(grads[name], numeric) < 1e-6, name
     assert np.count_nonzero(grads["E"].any(axis=1)) <= 2 * 5 * 3  # only the rows looked up
+    assert np.count_nonzero(grads["E"]) > 0
 
 
-def test_check_params_wants_both_context_arrays(small_contexts: None) -> None:
+def test_loss_and_grads_with_contexts_masks_e_t_once_for_both_paths(small_contexts: None) -> None:
+    params = context_params(seed=3)
+    inputs, targets = batch_of(5, 2, seed=5)
+    loss, grads = lstm_lm.loss_and_grads(
+        params, inputs, targets, dropout=0.4, rng=np.random.default_rng(9), context_dropout=0.5
+    )
+    rng = np.random.default_rng(9)  # drawn in the same order: e_t's mask, then h_t's
+    context_mask = lstm_lm.dropout_mask((5, 2, 1), 0.5, rng, np.float64)
+    mask = lstm_lm.dropout_mask((5, 2, N_HIDDEN), 0.4, rng, np.float64)
+    cache = lstm_lm.forward(params, inputs, context_mask)
+    expected_loss, dz = lstm_lm.loss_and_output_gradient(
+        lstm_lm.logits(params, cache.h[1:] * mask, cache.e), targets
+    )
+    assert loss == expected_loss
+    expected = lstm_lm.backward(params, cache, dz, mask)
+    assert set(grads) == set(lstm_lm.CONTEXT_PARAM_NAMES)
+    for name in lstm_lm.CONTEXT_PARAM_NAMES:
+        np.testing.assert_array_equal(grads[name], expected[name])
+
+
+def test_a_fresh_model_with_contexts_has_the_logits_V_h_plus_c(small_contexts: None) -> None:
+    params = lstm_lm.init_params(N_IN, N_HIDDEN, N_OUT, seed=2, with_contexts=True)
+    params["c"] = 0.1 * np.random.default_rng(1).standard_normal(N_OUT)
+    assert params["R"].shape == (N_OUT, 3) and not params["R"].any()
+    windows = np.array([[1, 2, 3, 4], [4, 0, 5, 1]])
+    cache = lstm_lm.forward(params, windows)
+    h = cache.h[1:].reshape(-1, N_HIDDEN)
+    expected = (h @ params["V"].T + params["c"]).reshape(4, 2, N_OUT)
+    np.testing.assert_array_equal(lstm_lm.logits(params, cache.h[1:], cache.e), expected)
+    last = cache.h[-1] @ params["V"].T + params["c"]
+    np.testing.assert_array_equal(lstm_lm.next_char_logits(params, windows), last)
+
+
+def test_the_direct_path_adds_exactly_R_e_t(small_contexts: None) -> None:
+    """With V = 0, z_t is c + R e_t; integer E and R and a dyadic c make every value exact."""
+    rng = np.random.default_rng(6)
+    params = lstm_lm.init_params(N_IN, N_HIDDEN, N_OUT, seed=2, with_contexts=True)
+    params["V"][:] = 0.0
+    params["c"] = np.array([0.5, -0.25, 1.0, 2.0])
+    E = rng.integers(-3, 4, params["E"].shape)
+    R = np.array([[1, 0, -1], [2, 1, 0], [0, -3, 1], [1, 1, 1]])
+    params["E"], params["R"] = E.astype(np.float64), R.astype(np.float64)
+    windows = np.array([[1, 2, 3, 4], [4, 0, 5, 1]])
+    e_t = E[contexts.buckets(windows)].sum(axis=2)  # (T, batch, D) in integers
+    R_e = np.einsum("yd,tbd->tby", R, e_t)
+    assert R_e.any()
+    cache = lstm_lm.forward(params, windows)
+    np.testing.assert_array_equal(lstm_lm.logits(params, cache.h[1:], cache.e), params["c"] + R_e)
+    np.testing.assert_array_equal(lstm_lm.next_char_logits(params, windows), params["c"] + R_e[-1])
+    params["R"][:] = 0.0
+    np.testing.assert_array_equal(lstm_lm.next_char_logits(params, windows), np.tile(params["c"], (2, 1)))
+
+
+def test_next_char_logits_with_contexts_are_the_last_step_of_the_training_pass(small_contexts: None) -> None:
+    params = context_params(seed=5)
+    windows = np.array([[1, 2, 3], [3, 2, 1]])
+    cache = lstm_lm.forward(params, windows)
+    full = lstm_lm.logits(params, cache.h[1:], cache.e)  # (T, batch, Y), R e_t included
+    np.testing.assert_array_equal(lstm_lm.next_char_logits(params, windows), full[-1])
+    with pytest.raises(ValueError, match=r"^e: a model with contexts adds R e_t to its logits$"):
+        lstm_lm.logits(params, cache.h[1:])
+
+
+@pytest.mark.parametrize("name", ["E", "Q", "R"])
+def test_check_params_wants_every_context_array(small_contexts: None, name: str) -> None:
     params = lstm_lm.init_params(N_IN, N_HIDDEN, N_OUT, with_contexts=True)
     assert lstm_lm.check_params(params) == (N_IN, N_HIDDEN, N_OUT)
-    del params["Q"]
-    with pytest.raises(ValueError, match=r"missing arrays \['Q'\]"):
+    del params[name]
+    with pytest.raises(ValueError, match=rf"missing arrays \['{name}'\]"):
+        lstm_lm.check_params(params)
+
+
+def test_check_params_wants_R_of_shape_Y_by_D(small_contexts: None) -> None:
+    params = lstm_lm.init_params(N_IN, N_HIDDEN, N_OUT, with_contexts=True)
+    params["R"] = np.zeros((N_OUT, 4))
+    with pytest.raises(ValueError, match=r"params: R has shape \(4, 4\), expected \(4, 3\)"):
         lstm_lm.check_params(params)

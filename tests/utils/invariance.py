@@ -23,7 +23,10 @@ CONTEXT = 10
 
 def language_model(name: str, dtype: Any) -> LanguageModel:
     kind = architecture(name)
-    return LanguageModel(kind, kind.init_params(27, HIDDEN[name], 27, 3, dtype), CONTEXT)
+    params = kind.init_params(27, HIDDEN[name], 27, 3, dtype)
+    if "R" in params:  # R starts at zero; a trained model's direct path computes, so this one's does
+        params["R"] = np.random.default_rng(4).standard_normal(params["R"].shape).astype(dtype)
+    return LanguageModel(kind, params, CONTEXT)
 
 
 def check(name: str, dtype: Any, count: int) -> dict[str, int]:
