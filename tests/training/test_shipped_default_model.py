@@ -1,6 +1,7 @@
-"""The committed default model: it follows the darwin-lstm recipe, fits the size budget, and its
-recorded test and validation figures, and the n-gram's beside them, are what the weights and
-the n-gram give on the real corpus (skipped when CHAR_RNN_CORPUS is not available)."""
+"""The committed default model: it follows the darwin-lstm recipe, fits the size budget (as the
+recipe's shapes do before any training), and its recorded test and validation figures, and the
+n-gram's beside them, are what the weights and the n-gram give on the real corpus (skipped
+when CHAR_RNN_CORPUS is not available)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import dataclasses
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from model.accuracy import Positions, agrees, evaluate
-from model.alphabet import encode
+from model.alphabet import ALPHABET_SIZE, encode
 from model.artifact import WEIGHTS_FILE, load
+from model.artifact_weights import MAX_WEIGHTS_BYTES, ZIP_OVERHEAD, weights_bytes
+from model.language_model import ARCHITECTURES
 from tests.utils.server import REPO_ROOT
 from training import baseline
 from training.config import RECIPES, TrainingConfig, resolve
@@ -38,6 +42,16 @@ def test_the_default_model_follows_its_recipe_and_the_size_budget() -> None:
     assert (SHIPPED / WEIGHTS_FILE).stat().st_size <= MAX_BYTES
     assert 1 <= manifest["best_epoch"] <= len(manifest["history"])
     assert (SHIPPED / "training.png").is_file()
+
+
+def test_the_recipes_weights_fit_the_size_budget_before_any_training() -> None:
+    """The recipe's shapes (contexts.BUCKET_BITS and DIMENSION included), in its dtype, with
+    the zip's headers: an artifact trained from it fits in MAX_BYTES."""
+    recipe = resolve(NAME, {})
+    shapes = ARCHITECTURES[recipe.architecture].param_shapes(ALPHABET_SIZE, recipe.hidden, ALPHABET_SIZE)
+    size = weights_bytes(shapes, np.dtype(recipe.dtype))
+    assert size + ZIP_OVERHEAD <= MAX_BYTES
+    assert size <= MAX_WEIGHTS_BYTES
 
 
 @pytest.mark.corpus
