@@ -6,13 +6,16 @@ projected into the gates of the LSTM (model/lstm_lm.py) and, directly, into its 
 
     code_k(t) = sum_{j < k, t - j >= 1} (x_{t-j} + 1) * 28^j
     bucket_k(t) = (code_k(t) * M_k mod 2^64) >> (64 - BUCKET_BITS)      (multiplicative hashing)
-    e_t = m_t * sum_k E[bucket_k(t)]                                      E (2^BUCKET_BITS, D)
+    e_t = sum_k m_t * o_tk * E[bucket_k(t)]                               E (2^BUCKET_BITS, D)
     a_t += Q e_t                                                          Q (4H, D)
     z_t += R e_t                                                          R (Y, D), starts at 0
 
 m_t is 0 with probability `context_dropout` in training (the whole e_t is dropped, from the
 gates and the logits alike, so the network also learns to predict from the characters alone),
-1 in inference. Like fastText's hashed n-gram features, these are parameters learned by
+and o_tk is 0 with probability `order_dropout` (one order's row is dropped, so no prediction
+leans on a single long context that held-out text may not share, nor on a row that another
+context collides into); kept entries are scaled by the inverse keep rate, and both are 1 in
+inference. Like fastText's hashed n-gram features, these are parameters learned by
 backpropagation: no counts are kept. Distinct contexts may share a row; training learns what
 helps on average. R e_t is the direct connection of Mikolov's RNNME: a context can raise the
 score of the character that follows it without passing through the recurrent state. R starts
@@ -75,10 +78,12 @@ def init_params(n_hidden: int, n_out: int, rng: np.random.Generator) -> dict[str
 
 
 def embeddings(E: Array, rows: Array, mask: Array | None = None) -> Array:
-    """e_t for bucket rows (T, batch, ORDERS - 1): shape (T, batch, D)."""
-    e: Array = E[rows].sum(axis=2)
+    """e_t for bucket rows (T, batch, ORDERS - 1): shape (T, batch, D). `mask` multiplies each
+    looked-up row: shape (T, batch, 1) for a whole position, or (T, batch, ORDERS - 1) per order."""
+    looked_up = E[rows]  # (T, batch, ORDERS - 1, D)
     if mask is not None:
-        e *= mask
+        looked_up *= mask[..., None]
+    e: Array = looked_up.sum(axis=2)
     return e
 
 
@@ -94,21 +99,29 @@ def gradients(
 ) -> dict[str, Array]:
     """dE, dQ and dR from da = dL/da_t (T, batch, 4H) and dz = dL/dz_t (T, batch, Y).
 
-    e : the masked e_t of the forward pass (T, batch, D); mask : its m_t (T, batch, 1) or None.
+    e : the masked e_t of the forward pass (T, batch, D); mask : the mask that multiplied each
+    looked-up row, (T, batch, 1) or (T, batch, ORDERS - 1), or None.
     """
     da_flat = da.reshape(-1, da.shape[-1])
     dz_flat = dz.reshape(-1, dz.shape[-1])
     e_flat = e.reshape(-1, e.shape[-1])
     de = da_flat @ params["Q"] + dz_flat @ params["R"]  # (T * batch, D): e_t feeds a_t and z_t
-    if mask is not None:
-        de *= mask.reshape(-1, 1)
-    return {"E": table_gradient(params["E"], rows, de), "Q": da_flat.T @ e_flat, "R": dz_flat.T @ e_flat}
+    return {
+        "E": table_gradient(params["E"], rows, de, mask),
+        "Q": da_flat.T @ e_flat,
+        "R": dz_flat.T @ e_flat,
+    }
 
 
-def table_gradient(E: Array, rows: Array, de: Array) -> Array:
-    """dE: each position's de_t (T * batch, D) added to every row it looked up."""
+def table_gradient(E: Array, rows: Array, de: Array, mask: Array | None = None) -> Array:
+    """dE: each position's de_t (T * batch, D) added to every row it looked up, times the mask
+    that multiplied that row in the forward pass."""
     dE = np.zeros_like(E)
     flat_rows = rows.reshape(-1, rows.shape[-1])
+    flat_mask = None if mask is None else mask.reshape(-1, mask.shape[-1])
     for k in range(flat_rows.shape[1]):
-        np.add.at(dE, flat_rows[:, k], de)
+        if flat_mask is None:
+            np.add.at(dE, flat_rows[:, k], de)
+        else:
+            np.add.at(dE, flat_rows[:, k], de * flat_mask[:, min(k, flat_mask.shape[1] - 1), None])
     return dE

@@ -127,7 +127,8 @@ class Cache:
     gates  : shape (T, batch, 4H); f, i, o after the sigmoid, c_tilde after the tanh
     tanh_s : shape (T, batch, H), tanh(s_t)
     rows, e, context_mask : the contexts' buckets (T, batch, ORDERS - 1), e_t (T, batch, D) after
-             its dropout mask, and that mask (T, batch, 1), when the model has contexts
+             its dropout masks, and the mask on each looked-up row ((T, batch, 1), or
+             (T, batch, ORDERS - 1) with order dropout), when the model has contexts
     """
 
     inputs: Array
@@ -250,20 +251,34 @@ def loss_and_grads(
     dropout: float = 0.0,
     rng: np.random.Generator | None = None,
     context_dropout: float = 0.0,
+    order_dropout: float = 0.0,
 ) -> tuple[float, Params]:
     """(L, gradients) for index arrays inputs and targets of shape (batch, T)."""
     rng = rng or np.random.default_rng()
-    dtype = params["W"].dtype
-    context_mask = None
-    if context_dropout > 0 and "E" in params:
-        context_mask = dropout_mask((inputs.shape[1], inputs.shape[0], 1), context_dropout, rng, dtype)
+    context_mask = context_masks(params, inputs.shape, context_dropout, order_dropout, rng)
     cache = forward(params, inputs, context_mask)
     mask = None
     if dropout > 0:
-        mask = dropout_mask(cache.tanh_s.shape, dropout, rng, dtype)
+        mask = dropout_mask(cache.tanh_s.shape, dropout, rng, params["W"].dtype)
     h_out = cache.h[1:] if mask is None else cache.h[1:] * mask
     loss, dz = loss_and_output_gradient(logits(params, h_out, cache.e), targets)
     return loss, backward(params, cache, dz, mask)
+
+
+def context_masks(
+    params: Params, shape: tuple[int, ...], rate: float, order_rate: float, rng: np.random.Generator
+) -> Array | None:
+    """The mask on the looked-up rows of E for inputs of shape (batch, T): m_t (T, batch, 1),
+    times o_tk (T, batch, ORDERS - 1) with order dropout; None without contexts or dropout."""
+    if "E" not in params:
+        return None
+    dtype = params["W"].dtype
+    batch, T = shape
+    mask = dropout_mask((T, batch, 1), rate, rng, dtype) if rate > 0 else None
+    if order_rate > 0:
+        orders = dropout_mask((T, batch, contexts.ORDERS - 1), order_rate, rng, dtype)
+        mask = orders if mask is None else mask * orders
+    return mask
 
 
 def next_char_logits(params: Params, windows: Array) -> Array:

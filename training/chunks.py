@@ -45,8 +45,14 @@ def chunks(indices: Indices, seq_length: int, offset: int) -> tuple[Indices, Ind
 def gradients_of(config: TrainingConfig) -> Gradients:
     """The model's loss and gradients on a minibatch, with the recipe's dropout."""
     if config.architecture.startswith("lstm"):
-        dropout, context_dropout = config.dropout, config.context_dropout
-        return lambda params, x, y, rng: lstm_lm.loss_and_grads(params, x, y, dropout, rng, context_dropout)
+
+        def language_model(
+            params: Params, x: Indices, y: Indices, rng: np.random.Generator
+        ) -> tuple[float, Params]:
+            rates = (config.context_dropout, config.order_dropout)
+            return lstm_lm.loss_and_grads(params, x, y, config.dropout, rng, *rates)
+
+        return language_model
     return lambda params, x, y, rng: rnn.loss_and_grads(params, x, y)
 
 

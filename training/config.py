@@ -67,6 +67,9 @@ class TrainingConfig:
     context_dropout: float = option(
         0.0, "rate at which a position's context embedding is dropped (lstm-contexts)"
     )
+    order_dropout: float = option(
+        0.0, "rate at which each order's row of a context embedding is dropped (lstm-contexts)"
+    )
     patience: int = option(0, "stop after this many epochs without a better validation accuracy; 0 = never")
     dtype: str = option("float32", "floating-point type of the weights", choices=("float32", "float64"))
     seed: int = option(0, "random seed of the initial weights and the window order")
@@ -99,7 +102,7 @@ class TrainingConfig:
             found.append(("patience", "must be >= 0"))
         found += [
             (name, "must be in [0, 1)")
-            for name in ("dropout", "context_dropout")
+            for name in ("dropout", "context_dropout", "order_dropout")
             if not 0 <= getattr(self, name) < 1
         ]
         if not 0 <= self.seed <= MAX_SEED:

@@ -176,19 +176,21 @@ def context_params(seed: int) -> lstm_lm.Params:
 
 
 @pytest.mark.parametrize("closed", [None, "Q", "R"], ids=["both-paths", "direct-only", "gates-only"])
-@pytest.mark.parametrize("context_dropout", [0.0, 0.5])
+@pytest.mark.parametrize("masked", [0, 1, contexts.ORDERS - 1], ids=["no-mask", "positions", "orders"])
 def test_context_gradients_match_central_differences(
-    small_contexts: None, context_dropout: float, closed: str | None
+    small_contexts: None, masked: int, closed: str | None
 ) -> None:
-    """E reaches the loss through Q (the gates) and R (the logits): each path alone and both."""
+    """E reaches the loss through Q (the gates) and R (the logits): each path alone and both,
+    with no dropout, with whole positions dropped and with single orders' rows dropped."""
     params = context_params(seed=2)
     if closed is not None:
         params[closed][:] = 0.0
     inputs, targets = batch_of(5, 2, seed=8)
     mask = None
-    if context_dropout:
-        mask = lstm_lm.dropout_mask((5, 2, 1), context_dropout, np.random.default_rng(4), np.float64)
-        assert 0 < np.count_nonzero(mask) < mask.size  # some positions dropped, some kept
+    if masked is not None:
+        width = 1 if masked == "positions" else contexts.ORDERS - 1
+        mask = lstm_lm.dropout_mask((5, 2, width), 0.5, np.random.default_rng(4), np.float64)
+        assert 0 < np.count_nonzero(mask) < mask.size  # some rows dropped, some kept
 
     def loss_of() -> float:
         cache = lstm_lm.forward(params, inputs, mask)
@@ -229,6 +231,30 @@ def test_loss_and_grads_with_contexts_masks_e_t_once_for_both_paths(small_contex
     assert loss == expected_loss
     expected = lstm_lm.backward(params, cache, dz, mask)
     assert set(grads) == set(lstm_lm.CONTEXT_PARAM_NAMES)
+    for name in lstm_lm.CONTEXT_PARAM_NAMES:
+        np.testing.assert_array_equal(grads[name], expected[name])
+
+
+def test_order_dropout_multiplies_each_looked_up_row_by_its_own_mask(small_contexts: None) -> None:
+    params = context_params(seed=3)
+    inputs, targets = batch_of(5, 2, seed=5)
+    loss, grads = lstm_lm.loss_and_grads(
+        params, inputs, targets, rng=np.random.default_rng(9), context_dropout=0.5, order_dropout=0.25
+    )
+    rng = np.random.default_rng(9)  # drawn in order: e_t's mask, each order's, then h_t's (none)
+    whole = lstm_lm.dropout_mask((5, 2, 1), 0.5, rng, np.float64)
+    orders = lstm_lm.dropout_mask((5, 2, contexts.ORDERS - 1), 0.25, rng, np.float64)
+    mask = whole * orders
+    assert set(np.unique(mask)) == {0.0, 2.0 / 0.75}
+    cache = lstm_lm.forward(params, inputs, mask)
+    rows = contexts.buckets(inputs)
+    expected_e = np.einsum("tbk,tbkd->tbd", mask, params["E"][rows])
+    np.testing.assert_allclose(cache.e, expected_e, rtol=1e-15, atol=1e-15)
+    expected_loss, dz = lstm_lm.loss_and_output_gradient(
+        lstm_lm.logits(params, cache.h[1:], cache.e), targets
+    )
+    assert loss == expected_loss
+    expected = lstm_lm.backward(params, cache, dz)
     for name in lstm_lm.CONTEXT_PARAM_NAMES:
         np.testing.assert_array_equal(grads[name], expected[name])
 
