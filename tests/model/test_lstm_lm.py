@@ -176,9 +176,9 @@ def context_params(seed: int) -> lstm_lm.Params:
 
 
 @pytest.mark.parametrize("closed", [None, "Q", "R"], ids=["both-paths", "direct-only", "gates-only"])
-@pytest.mark.parametrize("masked", [0, 1, contexts.ORDERS - 1], ids=["no-mask", "positions", "orders"])
+@pytest.mark.parametrize("masked", [None, "positions", "orders"])
 def test_context_gradients_match_central_differences(
-    small_contexts: None, masked: int, closed: str | None
+    small_contexts: None, masked: str | None, closed: str | None
 ) -> None:
     """E reaches the loss through Q (the gates) and R (the logits): each path alone and both,
     with no dropout, with whole positions dropped and with single orders' rows dropped."""
@@ -249,6 +249,7 @@ def test_order_dropout_multiplies_each_looked_up_row_by_its_own_mask(small_conte
     cache = lstm_lm.forward(params, inputs, mask)
     rows = contexts.buckets(inputs)
     expected_e = np.einsum("tbk,tbkd->tbd", mask, params["E"][rows])
+    assert cache.e is not None
     np.testing.assert_allclose(cache.e, expected_e, rtol=1e-15, atol=1e-15)
     expected_loss, dz = lstm_lm.loss_and_output_gradient(
         lstm_lm.logits(params, cache.h[1:], cache.e), targets
