@@ -68,6 +68,11 @@ class TrainingConfig:
         0.0, "rate at which a position's context embedding is dropped (lstm-contexts)"
     )
     patience: int = option(0, "stop after this many epochs without a better validation accuracy; 0 = never")
+    refit: bool = option(
+        False,
+        "then train afresh on all the text before the test split for the best epoch's count of "
+        "epochs, and ship that (lstm)",
+    )
     dtype: str = option("float32", "floating-point type of the weights", choices=("float32", "float64"))
     seed: int = option(0, "random seed of the initial weights and the window order")
     force: bool = option(False, "replace an existing artifact")
@@ -104,6 +109,8 @@ class TrainingConfig:
         ]
         if not 0 <= self.seed <= MAX_SEED:
             found.append(("seed", f"must be in 0..{MAX_SEED}"))
+        if self.refit and self.architecture == "rnn":
+            found.append(("refit", "needs a language model (--architecture lstm or lstm-contexts)"))
         if self.recipe not in RECIPES:
             found.append(("recipe", f"must be one of {sorted(RECIPES)}"))
         return found
@@ -128,6 +135,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "dropout": 0.3,
         "context_dropout": 0.5,
         "patience": 3,
+        "refit": True,
     },
 }
 
