@@ -6,7 +6,8 @@ the model, clipped, then an optimiser step. Each chunk is read from the zero sta
 inference reads a window, so the model learns exactly the task it is asked. After each epoch
 the validation probe chooses the best epoch and stops the run when it stops improving; the
 test probe is only recorded. A checkpoint after each epoch lets a killed run resume and end
-where an uninterrupted run would have ended.
+where an uninterrupted run would have ended. The refit (training/refit.py) trains its epochs
+with the same `epoch` on more text.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 The assignment's RNN trains on windows; a language model trains on the whole training text in
 chunks, then, with a refit, afresh on all the text before the test split (training/trainers.py).
-Both end the same way: the splits the shipped weights did not train on measured from them by
-model.accuracy, the n-gram on the same positions, and one manifest that records the whole
-resolved configuration and which text was trained on ("data": "train").
+Both end the same way: the shipped weights measured by model.accuracy on each split they did
+not train on (the RNN's also on its training windows, as "train"), the n-gram on the same
+positions, and one manifest that records the whole resolved configuration and the positions
+trained on ("data": "train").
 """
 
 from __future__ import annotations

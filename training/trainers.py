@@ -99,6 +99,18 @@ def epoch_line(record: dict[str, Any], epochs: int) -> str:
     )
 
 
+@dataclass
+class Chosen:
+    """What phase 1 leaves: its best epoch's weights and how they were found. Its last weights
+    and optimiser moments are dropped: the refit would hold them for nothing."""
+
+    params: Params
+    epoch: int
+    history: list[dict[str, Any]]
+    seconds: float
+    cpu_seconds: float
+
+
 def train_chunks(
     config: TrainingConfig, indices: Any, splits: dict[str, Positions], show_progress: bool
 ) -> Trained:
@@ -110,24 +122,35 @@ def train_chunks(
     }
     if not config.resume:
         checkpoint.remove(checkpoint.refit_path_for(config.out))  # an earlier run's, never continued
+    chosen = phase_1(config, indices[: splits["validation"].start], probes, show_progress)
+    if config.refit:
+        return refit_chunks(config, indices, splits, probes, chosen, show_progress)
+    extra = chunk_extra(chosen, chosen.cpu_seconds)
+    trained_on, measured = Positions(1, splits["validation"].start), ("validation", "test")
+    return Trained(chosen.params, chosen.history, extra, chosen.seconds, trained_on, measured)
+
+
+def phase_1(config: TrainingConfig, text: Any, probes: chunks.Probes, show_progress: bool) -> Chosen:
+    """Train on the text before validation, stopping early; the best epoch on validation."""
     done = chunks.train(
         config,
-        indices[: splits["validation"].start],
+        text,
         probes,
         checkpoint.path_for(config.out),
         resume=config.resume,
         progress=show_progress,
         report=lambda record: print(epoch_line(record, config.epochs), flush=True),
     )
-    extra = {
-        "best_epoch": done.best_epoch,
+    return Chosen(done.best_params, done.best_epoch, done.history, done.seconds, done.cpu_seconds)
+
+
+def chunk_extra(chosen: Chosen, cpu_seconds: float) -> dict[str, Any]:
+    """The manifest fields of a language model's training."""
+    return {
+        "best_epoch": chosen.epoch,
         "probe_positions": PROBE_POSITIONS,
-        "training_cpu_seconds": round(done.cpu_seconds, 3),
+        "training_cpu_seconds": round(cpu_seconds, 3),
     }
-    if not config.refit:
-        trained_on, measured = Positions(1, splits["validation"].start), ("validation", "test")
-        return Trained(done.best_params, done.history, extra, done.seconds, trained_on, measured)
-    return refit_chunks(config, indices, splits, probes, done, extra, show_progress)
 
 
 def refit_chunks(
@@ -135,24 +158,22 @@ def refit_chunks(
     indices: Any,
     splits: dict[str, Positions],
     probes: chunks.Probes,
-    done: chunks.Run,
-    extra: dict[str, Any],
+    chosen: Chosen,
     show_progress: bool,
 ) -> Trained:
     """Phase 2: a fresh model for phase 1's best epoch count on all the text before test."""
     end = splits["test"].start
     refitted = refit.train(
         config,
-        done.best_epoch,
+        chosen.epoch,
         indices[:end],
         refit.probes_of(probes),
         checkpoint.refit_path_for(config.out),
         resume=config.resume,
         progress=show_progress,
-        report=lambda record: print(refit.line(record, done.best_epoch, PROBE_POSITIONS), flush=True),
+        report=lambda record: print(refit.line(record, chosen.epoch, PROBE_POSITIONS), flush=True),
     )
-    extra["training_cpu_seconds"] = round(done.cpu_seconds + refitted.cpu_seconds, 3)
+    extra = chunk_extra(chosen, chosen.cpu_seconds + refitted.cpu_seconds)
     extra["refit"] = refit.summary(refitted, end)
-    seconds = done.seconds + refitted.seconds
-    trained_on = Positions(1, end)
-    return Trained(refitted.params, done.history, extra, seconds, trained_on, ("test",), done.best_params)
+    seconds, trained_on = chosen.seconds + refitted.seconds, Positions(1, end)
+    return Trained(refitted.params, chosen.history, extra, seconds, trained_on, ("test",), chosen.params)
