@@ -53,7 +53,9 @@ class TrainingConfig:
     architecture: str = option("rnn", "the network", choices=ARCHITECTURES)
     hidden: int = option(400, "hidden units H")
     seq_length: int = option(10, "characters per training window: the model's context")
-    samples: int = option(5000, "training windows (rnn; an lstm trains on all the text before validation)")
+    samples: int = option(
+        5000, "training windows (rnn; an lstm trains on all the text before validation, or test with --refit)"
+    )
     stride: int = option(1, "characters between the starts of two training windows (rnn)")
     epochs: int = option(15, "passes over the training windows")
     lr: float = option(0.001, "learning rate of the first segment")
