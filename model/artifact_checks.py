@@ -221,7 +221,10 @@ def _check_refit(path: Path, manifest: dict[str, Any]) -> None:
     if not (_is_number(seconds) and _is_number(total) and 0 <= seconds <= total):
         raise ArtifactError(f"{path}: refit.seconds must be a number in [0, training_seconds]")
     _check_refit_text(path, refit.get("text"), data)
-    problem = _record_problem(refit.get("validation_before_refit"), data.get("validation"))
+    chosen = refit.get("validation_before_refit")
+    problem = _record_problem(chosen, data.get("validation"))
+    if isinstance(chosen, dict) and not {"bits_per_char", "samples"} <= chosen.keys():
+        problem = "must hold accuracy, bits_per_char and samples"
     if problem:
         raise ArtifactError(f"{path}: refit.validation_before_refit: {problem}")
 

@@ -71,7 +71,7 @@ def trained_on_line(artifact: Artifact, text: str, split: str) -> str:
     chosen = manifest.get("refit", {}).get(f"{split}_before_refit")
     if chosen is not None:
         line += (
-            f"; the epoch-{manifest['best_epoch']} model chosen before the refit: accuracy "
+            f"; the epoch-{manifest['refit']['epochs']} model chosen before the refit: accuracy "
             f"{chosen['accuracy']:.4f}, {chosen['bits_per_char']:.3f} bits/char on "
             f"{chosen['samples']:,} positions (recorded: its weights are not shipped)"
         )

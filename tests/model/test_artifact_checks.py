@@ -77,6 +77,10 @@ REFUSALS = [
         lambda m: edited_refit(m, validation_before_refit={"accuracy": 0.5, "samples": 3}),
         r"refit\.validation_before_refit: samples 3 differs from the \d+ positions in data",
     ),
+    (
+        lambda m: edited_refit(m, validation_before_refit={"accuracy": 0.5}),
+        r"refit\.validation_before_refit: must hold accuracy, bits_per_char and samples",
+    ),
 ]
 
 
