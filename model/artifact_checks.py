@@ -223,7 +223,7 @@ def _check_refit(path: Path, manifest: dict[str, Any]) -> None:
     _check_refit_text(path, refit.get("text"), data)
     chosen = refit.get("validation_before_refit")
     problem = _record_problem(chosen, data.get("validation"))
-    if isinstance(chosen, dict) and not {"bits_per_char", "samples"} <= chosen.keys():
+    if problem is None and isinstance(chosen, dict) and not {"bits_per_char", "samples"} <= chosen.keys():
         problem = "must hold accuracy, bits_per_char and samples"
     if problem:
         raise ArtifactError(f"{path}: refit.validation_before_refit: {problem}")
