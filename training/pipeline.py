@@ -69,8 +69,8 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     began = time.perf_counter()
     manifest |= measurements(config, text, indices, data, trained)
     manifest["evaluation_seconds"] = round(time.perf_counter() - began, 3)
-    history = trained.history, trained.extra.get("refit", {}).get("history", [])
-    artifact.save(config.out, trained.params, manifest, force=config.force, extra_files=plot.writer(*history))
+    drawing = plot.writer(trained.history, trained.extra.get("refit", {}).get("history"))
+    artifact.save(config.out, trained.params, manifest, force=config.force, extra_files=drawing)
     checkpoint.remove(checkpoint.path_for(config.out))
     checkpoint.remove(checkpoint.refit_path_for(config.out))
     return manifest
@@ -85,12 +85,8 @@ def measurements(
     network = ARCHITECTURES[config.architecture]
     model = LanguageModel(network, trained.params, config.seq_length)
     metrics = {split: evaluate(model, indices, data[split]) for split in trained.measured}
-    if trained.chosen is not None:
-        chosen = LanguageModel(network, trained.chosen, config.seq_length)
-        validation = evaluate(chosen, indices, data["validation"]).as_dict()
-        trained.extra["refit"]["validation_before_refit"] = validation
     reference = baseline.on_splits(text, {split: data[split] for split in ("validation", "test")})
-    return {
+    measured: dict[str, Any] = {
         "metrics": {split: accuracy.as_dict() for split, accuracy in metrics.items()},
         "baseline": {
             "method": "backoff character n-gram, fitted on all the text before each split",
@@ -99,6 +95,11 @@ def measurements(
         },
         "sentence": sentence(network.description, config.seq_length, metrics["test"], reference["test"]),
     }
+    if trained.chosen is not None:
+        chosen = LanguageModel(network, trained.chosen, config.seq_length)
+        validation = evaluate(chosen, indices, data["validation"]).as_dict()
+        measured["refit"] = {**trained.extra["refit"], "validation_before_refit": validation}
+    return measured
 
 
 def check_out(config: TrainingConfig) -> None:
