@@ -95,6 +95,9 @@ def check_fields(path: Path, manifest: dict[str, Any]) -> None:
     _check_sizes(path, manifest)
     _check_hyperparameters(path, manifest["hyperparameters"], manifest["context"])
     _check_measurements(path, manifest)
+    _check_trained_text(path, manifest)
+    if "refit" in manifest:
+        _check_refit(path, manifest)
 
 
 def _check_version(path: Path, version: object) -> None:
@@ -187,3 +190,50 @@ def _record_problem(record: object, where: dict[str, int] | None) -> str | None:
     if where is not None and "samples" in record and samples != where["end"] - where["start"]:
         return f"samples {samples} differs from the {where['end'] - where['start']} positions in data"
     return None
+
+
+def _overlaps(first: dict[str, int], second: dict[str, int]) -> bool:
+    return first["start"] < second["end"] and second["start"] < first["end"]
+
+
+def _check_trained_text(path: Path, manifest: dict[str, Any]) -> None:
+    """No figure but "train" is measured on text the weights trained on (data.train): the
+    others are read as held out."""
+    data = manifest.get("data", {})
+    trained = data.get("train")
+    for split in manifest["metrics"]:
+        if trained is not None and split != "train" and split in data and _overlaps(data[split], trained):
+            raise ArtifactError(f"{path}: metrics.{split} is measured on text the weights trained on")
+
+
+def _check_refit(path: Path, manifest: dict[str, Any]) -> None:
+    """A refit's section: its epochs are phase 1's best epoch, one record each, its time is
+    part of the training time, and the chosen model's validation figure is well formed."""
+    refit, data = manifest["refit"], manifest.get("data", {})
+    if not isinstance(refit, dict):
+        raise ArtifactError(f"{path}: refit must be an object")
+    epochs, history = refit.get("epochs"), refit.get("history")
+    if not is_count(epochs, 1) or epochs != manifest.get("best_epoch", epochs):
+        raise ArtifactError(f"{path}: refit.epochs must be best_epoch, a positive integer")
+    if not isinstance(history, list) or len(history) != epochs:
+        raise ArtifactError(f"{path}: refit.history must hold one record per refit epoch")
+    seconds, total = refit.get("seconds"), manifest.get("training_seconds", math.inf)
+    if not (_is_number(seconds) and _is_number(total) and 0 <= seconds <= total):
+        raise ArtifactError(f"{path}: refit.seconds must be a number in [0, training_seconds]")
+    _check_refit_text(path, refit.get("text"), data)
+    chosen = refit.get("validation_before_refit")
+    problem = _record_problem(chosen, data.get("validation"))
+    if problem is None and isinstance(chosen, dict) and not {"bits_per_char", "samples"} <= chosen.keys():
+        problem = "must hold accuracy, bits_per_char and samples"
+    if problem:
+        raise ArtifactError(f"{path}: refit.validation_before_refit: {problem}")
+
+
+def _check_refit_text(path: Path, text: object, data: dict[str, Any]) -> None:
+    """The refit's text ends where data.train does, and before the test split."""
+    if not (isinstance(text, dict) and is_count(text.get("start")) and is_count(text.get("end"))):
+        raise ArtifactError(f"{path}: refit.text must hold integer start and end")
+    if "train" not in data or text["end"] != data["train"]["end"] or text["start"] > text["end"]:
+        raise ArtifactError(f"{path}: refit.text must end where data.train ends")
+    if "test" in data and text["end"] > data["test"]["start"]:
+        raise ArtifactError(f"{path}: refit.text reaches into the test split")

@@ -177,7 +177,11 @@ class Baseline(BaseModel):
 
 class RecordedAccuracy(BaseModel):
     test: SplitAccuracy = Field(description="On the last tenth of the corpus, never trained on.")
-    validation: SplitAccuracy | None = Field(None, description="On the text just before the test split.")
+    validation: SplitAccuracy | None = Field(
+        None,
+        description="On the text just before the test split; absent when the served weights were "
+        "refitted on it (the manifest's refit section holds the figure that chose the epoch).",
+    )
     train: SplitAccuracy | None = Field(None, description="On the positions the model trained on.")
     baseline: Baseline | None = Field(None, description="The n-gram's figures on the same positions.")
     sentence: str

@@ -67,8 +67,8 @@ def record(accuracy: Accuracy) -> dict[str, Any]:
 
 def on_splits(text: str, splits: dict[str, Positions], order: int = DEFAULT_ORDER) -> dict[str, Accuracy]:
     """The n-gram's accuracy on each split, fitted on all the text before that split: for the
-    test split that includes the validation text, which the models do not train on, so the
-    bar is if anything higher than a fit on the models' own training text."""
+    test split that includes the validation text, which a refitted model trains on too and any
+    other model does not (the bar is then if anything higher than a fit on its training text)."""
     return {
         split: evaluate(fit(text[: positions.start], order), text, positions)
         for split, positions in splits.items()

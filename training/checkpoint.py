@@ -1,5 +1,8 @@
 """A training run's checkpoint: written atomically after every epoch, read by --resume.
 
+A run with a refit keeps two: phase 1's, which stops changing once phase 1 is done (its best
+epoch decides the refit's length), and the refit's own, beside it.
+
 A directory holding state.npz (the parameters, the best epoch's parameters and the
 optimiser's moments, keyed "params/U", "best/U", "m/U", ...) and state.json (the epoch, the
 history, the random generator's exact state and the configuration it belongs to).
@@ -35,10 +38,22 @@ def path_for(out: Path) -> Path:
     return out.parent / f".{out.name}.checkpoint"
 
 
+def refit_path_for(out: Path) -> Path:
+    """Where the refit of a run writing `out` keeps its checkpoint."""
+    return out.parent / f".{out.name}.refit-checkpoint"
+
+
+def remove(directory: Path) -> None:
+    """Delete a checkpoint, and the previous epoch's state that a killed save() may leave."""
+    shutil.rmtree(directory, ignore_errors=True)
+    shutil.rmtree(directory.with_name(directory.name + ".old"), ignore_errors=True)
+
+
 def resumable(config: TrainingConfig) -> dict[str, Any]:
-    """The settings a resumed run must share with the run it continues."""
+    """The settings a resumed run must share with the run it continues. Whether a refit follows
+    changes no epoch of phase 1, nor of the refit."""
     values = dataclasses.asdict(config)
-    for key in ("corpus", "out", "force", "resume", "epochs", "patience"):
+    for key in ("corpus", "out", "force", "resume", "epochs", "patience", "refit"):
         values.pop(key, None)
     return json.loads(json.dumps(values, default=str))  # type: ignore[no-any-return]
 

@@ -6,7 +6,8 @@ the model, clipped, then an optimiser step. Each chunk is read from the zero sta
 inference reads a window, so the model learns exactly the task it is asked. After each epoch
 the validation probe chooses the best epoch and stops the run when it stops improving; the
 test probe is only recorded. A checkpoint after each epoch lets a killed run resume and end
-where an uninterrupted run would have ended.
+where an uninterrupted run would have ended. The refit (training/refit.py) trains its epochs
+with the same `epoch` on more text.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from training.optim import OPTIMIZERS, Clipping, Optimizer
 
 Indices = NDArray[np.int64]
 Gradients = Callable[[Params, Indices, Indices, np.random.Generator], tuple[float, Params]]
+Probes = dict[str, tuple[Indices, Positions]]  # name -> (the whole text's indices, positions)
 
 
 def chunks(indices: Indices, seq_length: int, offset: int) -> tuple[Indices, Indices]:
@@ -83,8 +85,11 @@ def start(config: TrainingConfig, n_in: int) -> Run:
     return Run(params, OPTIMIZERS[config.optimizer](), np.random.default_rng(config.seed))
 
 
-def run_epoch(config: TrainingConfig, run: Run, text: Indices, gradients: Gradients, progress: bool) -> float:
-    """One pass over the chunks in a shuffled order; returns the mean loss per position."""
+def run_epoch(
+    config: TrainingConfig, run: Run, text: Indices, gradients: Gradients, progress: bool, label: str
+) -> float:
+    """One pass over the chunks in a shuffled order; returns the mean loss per position. The
+    learning rate is a function of the epoch's number alone, so a refit follows phase 1's."""
     inputs, targets = chunks(text, config.seq_length, int(run.rng.integers(config.seq_length)))
     order = run.rng.permutation(inputs.shape[0])
     clipping = Clipping(value=config.clip or None, norm=config.clip_norm or None)
@@ -92,7 +97,7 @@ def run_epoch(config: TrainingConfig, run: Run, text: Indices, gradients: Gradie
     total = 0.0
     bar = tqdm(
         total=order.size,
-        desc=f"epoch {run.epoch}/{config.epochs}",
+        desc=label,
         unit="chunk",
         leave=False,
         disable=not progress,
@@ -120,10 +125,36 @@ def run_epoch(config: TrainingConfig, run: Run, text: Indices, gradients: Gradie
     return total / order.size
 
 
+def epoch(
+    config: TrainingConfig,
+    run: Run,
+    text: Indices,
+    probes: Probes,
+    gradients: Gradients,
+    progress: bool,
+    label: str,
+) -> dict[str, Any]:
+    """Train epoch run.epoch + 1 on `text`, measure the probes, and append the epoch's record
+    (loss, time, and per probe its accuracy and bits per character) to run.history."""
+    run.epoch += 1
+    began, cpu_began = time.perf_counter(), time.process_time()
+    loss = run_epoch(config, run, text, gradients, progress, label)
+    model = LanguageModel(architecture(config.architecture), run.params, config.seq_length)
+    measured = {split: evaluate(model, indices, where) for split, (indices, where) in probes.items()}
+    elapsed = time.perf_counter() - began
+    run.seconds += elapsed
+    run.cpu_seconds += time.process_time() - cpu_began
+    record = {"epoch": run.epoch, "loss": loss, "seconds": round(elapsed, 3)}
+    record |= {f"{split}_accuracy": accuracy.accuracy for split, accuracy in measured.items()}
+    record |= {f"{split}_bits_per_char": accuracy.bits_per_char for split, accuracy in measured.items()}
+    run.history.append(record)
+    return record
+
+
 def train(
     config: TrainingConfig,
     text: Indices,
-    probes: dict[str, tuple[Indices, Positions]],
+    probes: Probes,
     checkpoint_dir: Path,
     resume: bool = False,
     progress: bool = False,
@@ -135,17 +166,8 @@ def train(
     run = checkpoint.load(checkpoint_dir, config) if resume else start(config, ALPHABET_SIZE)
     gradients = gradients_of(config)
     while run.epoch < config.epochs and (config.patience == 0 or run.stale_epochs < config.patience):
-        run.epoch += 1
-        began, cpu_began = time.perf_counter(), time.process_time()
-        loss = run_epoch(config, run, text, gradients, progress)
-        model = LanguageModel(architecture(config.architecture), run.params, config.seq_length)
-        measured = {split: evaluate(model, indices, where) for split, (indices, where) in probes.items()}
-        run.seconds += time.perf_counter() - began
-        run.cpu_seconds += time.process_time() - cpu_began
-        record = {"epoch": run.epoch, "loss": loss, "seconds": round(time.perf_counter() - began, 3)}
-        record |= {f"{split}_accuracy": accuracy.accuracy for split, accuracy in measured.items()}
-        record |= {f"{split}_bits_per_char": accuracy.bits_per_char for split, accuracy in measured.items()}
-        run.history.append(record)
+        label = f"epoch {run.epoch + 1}/{config.epochs}"
+        record = epoch(config, run, text, probes, gradients, progress, label)
         if record["validation_accuracy"] > run.best_validation:
             run.best_validation, run.best_epoch = record["validation_accuracy"], run.epoch
             run.best_params = {name: array.copy() for name, array in run.params.items()}

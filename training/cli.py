@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     for item in dataclasses.fields(TrainingConfig):
         help_text = f"{item.metadata['help']} (default: {item.metadata['shown']}{recipe_defaults(item.name)})"
         if types[item.name] is bool:
-            parser.add_argument(flag(item.name), action="store_true", default=None, help=help_text)
+            # --no-NAME too: a recipe may turn a switch on that a run wants off.
+            action = argparse.BooleanOptionalAction
+            parser.add_argument(flag(item.name), action=action, default=None, help=help_text)
             continue
         kind = Path if "Path" in str(types[item.name]) else types[item.name]
         choices = item.metadata["choices"]
@@ -82,10 +84,17 @@ def interrupted(config: TrainingConfig) -> str:
     """The one line Ctrl-C prints: what was kept, and how to continue a language model."""
     from training import checkpoint
 
+    if config.architecture == "rnn":
+        return "interrupted: nothing written"
+    refit_epoch = checkpoint.saved_epoch(checkpoint.refit_path_for(config.out))
     epoch = checkpoint.saved_epoch(checkpoint.path_for(config.out))
-    if config.architecture == "rnn" or epoch is None:
+    if refit_epoch is not None:
+        held = f"epoch {epoch} and the refit's epoch {refit_epoch}"
+    elif epoch is not None:
+        held = f"epoch {epoch}"
+    else:
         return "interrupted: nothing written"
     return (
-        f"interrupted: no artifact written; the checkpoint holds epoch {epoch}: "
+        f"interrupted: no artifact written; the checkpoint holds {held}: "
         "run the same command with --resume to continue"
     )

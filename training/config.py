@@ -53,7 +53,9 @@ class TrainingConfig:
     architecture: str = option("rnn", "the network", choices=ARCHITECTURES)
     hidden: int = option(400, "hidden units H")
     seq_length: int = option(10, "characters per training window: the model's context")
-    samples: int = option(5000, "training windows (rnn; an lstm trains on all the text before validation)")
+    samples: int = option(
+        5000, "training windows (rnn; an lstm trains on all the text before validation, or test with --refit)"
+    )
     stride: int = option(1, "characters between the starts of two training windows (rnn)")
     epochs: int = option(15, "passes over the training windows")
     lr: float = option(0.001, "learning rate of the first segment")
@@ -71,6 +73,11 @@ class TrainingConfig:
         0.0, "rate at which each order's row of a context embedding is dropped (lstm-contexts)"
     )
     patience: int = option(0, "stop after this many epochs without a better validation accuracy; 0 = never")
+    refit: bool = option(
+        False,
+        "then train afresh on all the text before the test split for the best epoch's count of "
+        "epochs, and ship that (lstm)",
+    )
     dtype: str = option("float32", "floating-point type of the weights", choices=("float32", "float64"))
     seed: int = option(0, "random seed of the initial weights and the window order")
     force: bool = option(False, "replace an existing artifact")
@@ -107,6 +114,8 @@ class TrainingConfig:
         ]
         if not 0 <= self.seed <= MAX_SEED:
             found.append(("seed", f"must be in 0..{MAX_SEED}"))
+        if self.refit and self.architecture == "rnn":
+            found.append(("refit", "needs a language model (--architecture lstm or lstm-contexts)"))
         if self.recipe not in RECIPES:
             found.append(("recipe", f"must be one of {sorted(RECIPES)}"))
         return found
@@ -120,17 +129,19 @@ RECIPES: dict[str, dict[str, Any]] = {
         "architecture": "lstm-contexts",
         "hidden": 384,
         "seq_length": 32,
-        "epochs": 14,
+        "epochs": 10,
         "lr": 0.003,
         "lr_segment": 1,
-        "lr_decay": 0.8,
+        "lr_decay": 0.85,
         "batch_size": 64,
         "optimizer": "adam",
         "clip": 0.0,
         "clip_norm": 5.0,
         "dropout": 0.3,
-        "context_dropout": 0.5,
+        "context_dropout": 0.25,
+        "order_dropout": 0.5,
         "patience": 3,
+        "refit": True,
     },
 }
 

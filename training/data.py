@@ -16,7 +16,7 @@ from model.alphabet import encode, simplify
 from training.config import CORPUS_ENV, DEFAULT_CORPUS
 
 HELDOUT_FRACTION = 0.1  # the test split: never trained on, never used for a choice
-VALIDATION_FRACTION = 0.05  # early stopping and the best epoch are chosen on this split
+VALIDATION_FRACTION = 0.05  # early stopping and the best epoch are chosen on it; a refit trains on it
 
 
 class CorpusNotFoundError(FileNotFoundError):

@@ -33,27 +33,65 @@ def measure(artifact: Artifact, indices: NDArray[np.int64], positions: Positions
 
 
 def report(artifact: Artifact, text: str, indices: NDArray[np.int64]) -> list[str]:
-    """One line per recorded split; a line starting "MISMATCH" where the manifest disagrees."""
+    """One line per recorded split; a line starting "MISMATCH" where the manifest disagrees.
+    A split the shipped weights trained on (a refit's validation) gets the n-gram's figure and
+    the recorded figure of the model chosen before the refit, whose weights are not shipped."""
     manifest: dict[str, Any] = artifact.manifest
-    lines = []
-    recorded_baseline = manifest.get("baseline", {})
-    for split, recorded in manifest["metrics"].items():
-        positions = Positions.from_dict(manifest["data"][split])
-        measured = measure(artifact, indices, positions, f"{artifact.name} {split}")
-        line = (
-            f"{artifact.name} {split}: accuracy {measured.accuracy:.4f}, "
-            f"{measured.bits_per_char:.3f} bits/char on {measured.total:,} positions"
-        )
-        if split in recorded_baseline:
-            order = int(recorded_baseline["order"])
-            reference = baseline.evaluate(baseline.fit(text[: positions.start], order), text, positions)
-            line += f"; order-{order} n-gram {reference.accuracy:.4f} on the same positions"
-            if baseline.record(reference) != recorded_baseline[split]:
-                line = f"MISMATCH {line} (manifest n-gram: {recorded_baseline[split]})"
-        if not agrees(recorded, measured):
-            line = f"MISMATCH {line} (manifest: {recorded})"
-        lines.append(line)
+    lines = [model_line(artifact, text, indices, split) for split in manifest["metrics"]]
+    baseline_splits = manifest.get("baseline", {})
+    for split in [key for key in baseline_splits if key in manifest["data"]]:
+        if split not in manifest["metrics"]:
+            lines.append(trained_on_line(artifact, text, split))
     return lines
+
+
+def model_line(artifact: Artifact, text: str, indices: NDArray[np.int64], split: str) -> str:
+    """The shipped weights on one split, and the n-gram beside them if the manifest has it."""
+    manifest: dict[str, Any] = artifact.manifest
+    positions = Positions.from_dict(manifest["data"][split])
+    measured = measure(artifact, indices, positions, f"{artifact.name} {split}")
+    line = (
+        f"{artifact.name} {split}: accuracy {measured.accuracy:.4f}, "
+        f"{measured.bits_per_char:.3f} bits/char on {measured.total:,} positions"
+    )
+    problems: list[str] = []
+    if split in manifest.get("baseline", {}):
+        part, problems = ngram_part(manifest, text, split)
+        line += part
+    recorded = manifest["metrics"][split]
+    if not agrees(recorded, measured):
+        problems.append(f"manifest: {recorded}")
+    return flagged(line, problems)
+
+
+def trained_on_line(artifact: Artifact, text: str, split: str) -> str:
+    """A split the shipped weights trained on: no figure of theirs, the n-gram's checked."""
+    manifest: dict[str, Any] = artifact.manifest
+    line = f"{artifact.name} {split}: trained on by these weights, not measured"
+    chosen = manifest.get("refit", {}).get(f"{split}_before_refit")
+    if chosen is not None:
+        line += (
+            f"; the epoch-{manifest['refit']['epochs']} model chosen before the refit: accuracy "
+            f"{chosen['accuracy']:.4f}, {chosen['bits_per_char']:.3f} bits/char on "
+            f"{chosen['samples']:,} positions (recorded: its weights are not shipped)"
+        )
+    part, problems = ngram_part(manifest, text, split)
+    return flagged(line + part, problems)
+
+
+def ngram_part(manifest: dict[str, Any], text: str, split: str) -> tuple[str, list[str]]:
+    """ "; order-N n-gram A on the same positions", and what the manifest records otherwise."""
+    positions = Positions.from_dict(manifest["data"][split])
+    order = int(manifest["baseline"]["order"])
+    reference = baseline.evaluate(baseline.fit(text[: positions.start], order), text, positions)
+    part = f"; order-{order} n-gram {reference.accuracy:.4f} on the same positions"
+    recorded = manifest["baseline"][split]
+    return part, [] if baseline.record(reference) == recorded else [f"manifest n-gram: {recorded}"]
+
+
+def flagged(line: str, problems: list[str]) -> str:
+    """The line, or "MISMATCH line (what the manifest says)" where it disagrees."""
+    return f"MISMATCH {line} ({'; '.join(problems)})" if problems else line
 
 
 def default_artifacts() -> list[Path]:

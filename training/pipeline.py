@@ -1,14 +1,15 @@
 """From corpus to artifact: read, train by the recipe, measure, write atomically.
 
-The assignment's RNN trains on windows (training/train.py); a language model trains on the
-whole training text in chunks (training/chunks.py). Both end the same way: every split
-measured from the final weights by model.accuracy, the n-gram on the same positions, and one
-manifest that records the whole resolved configuration.
+The assignment's RNN trains on windows; a language model trains on the whole training text in
+chunks, then, with a refit, afresh on all the text before the test split (training/trainers.py).
+Both end the same way: the shipped weights measured by model.accuracy on each split they did
+not train on (the RNN's also on its training windows, as "train"), the n-gram on the same
+positions, and one manifest that records the whole resolved configuration and the positions
+trained on ("data": "train").
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -22,21 +23,11 @@ from model import artifact, artifact_weights
 from model.accuracy import Positions, evaluate, sentence
 from model.alphabet import ALPHABET_SIZE
 from model.language_model import ARCHITECTURES, LanguageModel
-from model.rnn import init_params
 from model.version import package_version
-from training import baseline, checkpoint, chunks, plot
+from training import baseline, checkpoint, plot
 from training.config import TrainingConfig
-from training.data import (
-    default_corpus_path,
-    encode_text,
-    evaluation_splits,
-    read_corpus,
-    train_span,
-    trained_positions,
-    windows,
-)
-from training.optim import OPTIMIZERS, Clipping
-from training.train import EpochRecord, Schedule, train
+from training.data import default_corpus_path, encode_text, evaluation_splits, read_corpus
+from training.trainers import Trained, train_chunks, train_windows
 
 PACKAGE_VERSION = package_version()
 
@@ -57,9 +48,6 @@ def code_version() -> str:
     return f"{PACKAGE_VERSION}+g{commit}"
 
 
-PROBE_POSITIONS = 4000  # positions of each split measured after every epoch of a language model
-
-
 def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     """Train as configured and write the artifact; returns the manifest written."""
     if config.epochs < 1:
@@ -74,26 +62,44 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     indices = encode_text(text)
     splits = evaluation_splits(len(indices))
     trainer = train_windows if config.architecture == "rnn" else train_chunks
-    params, history, extra, seconds = trainer(config, indices, splits, show_progress)
-    splits = {split: splits[split] for split in ("train", "validation", "test") if split in splits}
-    model = LanguageModel(ARCHITECTURES[config.architecture], params, config.seq_length)
+    trained = trainer(config, indices, splits, show_progress)
+    data = {"train": trained.trained_on, **splits}
+    manifest = build_manifest(config, corpus_sha256, trained.history, data, trained.seconds)
+    manifest |= trained.extra
     began = time.perf_counter()
-    metrics = {split: evaluate(model, indices, positions) for split, positions in splits.items()}
-    reference = baseline.on_splits(text, {split: splits[split] for split in ("validation", "test")})
-    manifest = build_manifest(config, corpus_sha256, history, splits, seconds)
-    manifest |= extra
+    manifest |= measurements(config, text, indices, data, trained)
     manifest["evaluation_seconds"] = round(time.perf_counter() - began, 3)
-    manifest["metrics"] = {split: accuracy.as_dict() for split, accuracy in metrics.items()}
-    manifest["baseline"] = {
-        "method": "backoff character n-gram, fitted on all the text before each split",
-        "order": baseline.DEFAULT_ORDER,
-        **{split: baseline.record(accuracy) for split, accuracy in reference.items()},
-    }
-    description = ARCHITECTURES[config.architecture].description
-    manifest["sentence"] = sentence(description, config.seq_length, metrics["test"], reference["test"])
-    artifact.save(config.out, params, manifest, force=config.force, extra_files=plot.writer(history))
-    shutil.rmtree(checkpoint.path_for(config.out), ignore_errors=True)
+    drawing = plot.writer(trained.history, trained.extra.get("refit", {}).get("history"))
+    artifact.save(config.out, trained.params, manifest, force=config.force, extra_files=drawing)
+    checkpoint.remove(checkpoint.path_for(config.out))
+    checkpoint.remove(checkpoint.refit_path_for(config.out))
     return manifest
+
+
+def measurements(
+    config: TrainingConfig, text: str, indices: Any, data: dict[str, Positions], trained: Trained
+) -> dict[str, Any]:
+    """metrics (the shipped weights on the splits of trained.measured), the n-gram on the same
+    positions, and the sentence that reads them. With a refit, the chosen model's validation
+    figure goes in the refit section: it is no figure of the shipped weights."""
+    network = ARCHITECTURES[config.architecture]
+    model = LanguageModel(network, trained.params, config.seq_length)
+    metrics = {split: evaluate(model, indices, data[split]) for split in trained.measured}
+    reference = baseline.on_splits(text, {split: data[split] for split in ("validation", "test")})
+    measured: dict[str, Any] = {
+        "metrics": {split: accuracy.as_dict() for split, accuracy in metrics.items()},
+        "baseline": {
+            "method": "backoff character n-gram, fitted on all the text before each split",
+            "order": baseline.DEFAULT_ORDER,
+            **{split: baseline.record(accuracy) for split, accuracy in reference.items()},
+        },
+        "sentence": sentence(network.description, config.seq_length, metrics["test"], reference["test"]),
+    }
+    if trained.chosen is not None:
+        chosen = LanguageModel(network, trained.chosen, config.seq_length)
+        validation = evaluate(chosen, indices, data["validation"]).as_dict()
+        measured["refit"] = {**trained.extra["refit"], "validation_before_refit": validation}
+    return measured
 
 
 def check_out(config: TrainingConfig) -> None:
@@ -114,101 +120,11 @@ def check_out(config: TrainingConfig) -> None:
         artifact.remove_stale_temporaries(config.out)
 
 
-Trained = tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], float]
-
-
-def train_windows(
-    config: TrainingConfig, indices: Any, splits: dict[str, Positions], show_progress: bool
-) -> Trained:
-    """The assignment's way: `samples` windows from the start of the text, shuffled each epoch."""
-    train_data = train_span(len(indices), config.seq_length, config.samples, config.stride)
-    inputs, targets = windows(indices, train_data, config.seq_length)
-    if inputs.shape[0] == 0:
-        raise ValueError(f"the corpus is too short for one window of {config.seq_length} characters")
-    if inputs.shape[0] < config.samples:
-        print(
-            f"note: --samples {config.samples} is more than the training text holds; "
-            f"training on {inputs.shape[0]:,} windows",
-            file=sys.stderr,
-        )
-    params = init_params(
-        ALPHABET_SIZE, config.hidden, ALPHABET_SIZE, seed=config.seed, dtype=np.dtype(config.dtype)
-    )
-    splits["train"] = trained_positions(train_data, config.seq_length)
-
-    def measure(current: dict[str, Any]) -> dict[str, float]:
-        model = LanguageModel(ARCHITECTURES["rnn"], current, config.seq_length)
-        return {
-            f"{split}_accuracy": evaluate(model, indices, splits[split]).accuracy
-            for split in ("train", "test")
-        }
-
-    def report(record: EpochRecord) -> None:
-        print(
-            f"epoch {record.epoch:>2}/{config.epochs}  lr {record.learning_rate:.6g}  "
-            f"loss {record.loss:.4f}  train {record.metrics['train_accuracy']:.1%}  "
-            f"test {record.metrics['test_accuracy']:.1%}  {record.seconds:.1f}s",
-            flush=True,
-        )
-
-    started = time.perf_counter()
-    history = train(
-        params,
-        inputs,
-        targets,
-        epochs=config.epochs,
-        schedule=Schedule(config.lr, config.lr_segment, config.lr_decay),
-        batch_size=config.batch_size,
-        seed=config.seed,
-        optimizer=OPTIMIZERS[config.optimizer](),
-        clipping=Clipping(value=config.clip or None, norm=config.clip_norm or None),
-        evaluate=measure,
-        on_epoch=report,
-        show_progress=show_progress,
-    )
-    records = [record.as_dict() for record in history]
-    return params, records, {}, time.perf_counter() - started
-
-
-def train_chunks(
-    config: TrainingConfig, indices: Any, splits: dict[str, Positions], show_progress: bool
-) -> Trained:
-    """A language model on all the text before validation; the best epoch on validation wins."""
-    probes = {
-        split: (indices, Positions(where.start, min(where.end, where.start + PROBE_POSITIONS)))
-        for split, where in splits.items()
-    }
-
-    def report(record: dict[str, Any]) -> None:
-        print(
-            f"epoch {record['epoch']:>2}/{config.epochs}  loss {record['loss']:.4f}  "
-            f"validation {record['validation_accuracy']:.1%}  test {record['test_accuracy']:.1%}  "
-            f"(first {PROBE_POSITIONS:,} positions of each)  {record['seconds']:.1f}s",
-            flush=True,
-        )
-
-    done = chunks.train(
-        config,
-        indices[: splits["validation"].start],
-        probes,
-        checkpoint.path_for(config.out),
-        resume=config.resume,
-        progress=show_progress,
-        report=report,
-    )
-    extra = {
-        "best_epoch": done.best_epoch,
-        "probe_positions": PROBE_POSITIONS,
-        "training_cpu_seconds": round(done.cpu_seconds, 3),
-    }
-    return done.best_params, done.history, extra, done.seconds
-
-
 def build_manifest(
     config: TrainingConfig,
     corpus_sha256: str,
     history: list[dict[str, Any]],
-    splits: dict[str, Positions],
+    data: dict[str, Positions],
     training_seconds: float,
 ) -> dict[str, Any]:
     return {
@@ -221,7 +137,7 @@ def build_manifest(
         "context": config.seq_length,
         "hyperparameters": config.hyperparameters(),
         "history": history,
-        "data": {split: positions.as_dict() for split, positions in splits.items()},
+        "data": {split: positions.as_dict() for split, positions in data.items()},
         "corpus_sha256": corpus_sha256,
         "training_seconds": round(training_seconds, 3),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -10,18 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from model.accuracy import Positions
-from model.alphabet import encode, simplify
+from tests.utils.tiny_training import CONFIG, INDICES, PROBES
 from training import checkpoint, chunks
-from training.config import resolve
-
-SAMPLE = simplify(
-    "When we look to the individuals of the same variety or sub-variety of our older cultivated "
-    "plants and animals, one of the first points which strikes us is that they generally differ. "
-)
-INDICES = encode(SAMPLE * 6)
-CONFIG = resolve("darwin-lstm", {"hidden": 8, "seq_length": 12, "batch_size": 8, "epochs": 3, "patience": 0})
-PROBES = {"validation": (INDICES, Positions(500, 700)), "test": (INDICES, Positions(700, 900))}
 
 
 def test_chunks_are_consecutive_from_the_offset_with_targets_shifted() -> None:

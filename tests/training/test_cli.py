@@ -6,16 +6,18 @@ import dataclasses
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from model.accuracy import Positions, evaluate
-from model.alphabet import encode
+from model.alphabet import ALPHABET_SIZE, encode
 from model.artifact import load
-from training import baseline
-from training.cli import flag, parse_config
-from training.config import TrainingConfig
+from tests.utils.tiny_training import CONFIG
+from training import baseline, checkpoint, chunks
+from training.cli import flag, interrupted, parse_config
+from training.config import TrainingConfig, resolve
 from training.data import read_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,3 +166,32 @@ def test_parsed_flags_fill_the_config_and_bad_values_are_refused_by_flag(
     with pytest.raises(SystemExit):
         parse_config(["--clip-norm", "-1"])
     assert "--clip-norm must be >= 0" in capsys.readouterr().err
+
+
+def test_a_switch_that_a_recipe_turns_on_is_turned_off_by_its_no_flag() -> None:
+    assert resolve("darwin-lstm", {}).refit is True
+    assert parse_config(["--recipe", "darwin-lstm", "--no-refit"])[0].refit is False
+    assert parse_config(["--architecture", "lstm", "--refit"])[0].refit is True
+    assert parse_config([])[0].refit is False
+
+
+def test_a_refit_of_the_window_rnn_is_refused_by_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_config(["--recipe", "darwin-lstm", "--architecture", "rnn"])
+    assert "--refit needs a language model (--architecture lstm or lstm-contexts)" in capsys.readouterr().err
+    assert parse_config(["--recipe", "darwin-lstm", "--architecture", "rnn", "--no-refit"])[0].refit is False
+
+
+def test_ctrl_c_names_the_epochs_each_checkpoint_holds(tmp_path: Path) -> None:
+    config = replace(CONFIG, out=tmp_path / "out")
+    assert interrupted(config) == "interrupted: nothing written"
+    run = chunks.start(config, ALPHABET_SIZE)
+    run.epoch = 3
+    checkpoint.save(checkpoint.path_for(config.out), config, run)
+    resume = ": run the same command with --resume to continue"
+    assert interrupted(config) == f"interrupted: no artifact written; the checkpoint holds epoch 3{resume}"
+    run.epoch = 2
+    checkpoint.save(checkpoint.refit_path_for(config.out), config, run)
+    assert interrupted(config) == (
+        f"interrupted: no artifact written; the checkpoint holds epoch 3 and the refit's epoch 2{resume}"
+    )
