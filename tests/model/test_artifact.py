@@ -14,16 +14,10 @@ from model import artifact, lstm_lm
 from model.artifact import ArtifactError, load, save, sha256_file
 from model.language_model import ARCHITECTURES
 from model.rnn import PARAM_NAMES, Params, init_params
+from tests.utils.artifacts import tiny_manifest
 from tests.utils.attacks import edit_manifest, read_manifest, write_manifest
 
-MANIFEST = {
-    "name": "tiny",
-    "architecture": "rnn",
-    "n_hidden": 6,
-    "context": 4,
-    "hyperparameters": {"seq_length": 4, "dtype": "float64"},
-    "metrics": {"train": {"accuracy": 0.5}},
-}
+MANIFEST = tiny_manifest("tiny", metrics={"train": {"accuracy": 0.5}})
 
 
 def tiny_params() -> Params:

@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from model.accuracy import evaluate, text_positions
 from model.alphabet import ALPHABET, encode, simplify
 from model.artifact import Artifact, load
 from service.app import create_app
 from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.errors import error_body
-from tests.utils.served import served_probabilities
+from tests.utils.served import served_accuracy, served_probabilities
 
 RNN, LSTM = "test-rnn-16", "test-lstm-8"
 UNKNOWN = "Unknown model 'gru': the models served are test-lstm-8, test-rnn-16"
@@ -121,11 +120,7 @@ def test_generate_uses_the_named_model(models_client: ASGIClient, lstm: Artifact
 
 def test_post_accuracy_uses_the_named_model(models_client: ASGIClient, lstm: Artifact) -> None:
     body = models_client.post("/accuracy", json={"text": TEXT, "model": LSTM}).json()
-    indices = encode(simplify(TEXT))
-    positions = text_positions(indices)
-    assert positions is not None
-    expected = evaluate(lstm.model, indices, positions)
-    assert body == {"accuracy": expected.accuracy, "correct": expected.correct, "total": expected.total}
+    assert body == served_accuracy(lstm.model, TEXT)
 
 
 def test_get_accuracy_is_the_named_models_record(models_client: ASGIClient, lstm: Artifact) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.utils.server import ServerProcess, running_server
+from tests.utils.server import ServerProcess, ServerStartError, running_server, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -81,15 +81,9 @@ def test_connections_past_max_connections_get_503_and_are_closed(guarded: Server
     finally:
         for connection in idle:
             connection.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # the server notices the closes within a loop turn
-        try:
-            if httpx.get(f"{guarded.base_url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    else:
+    try:  # the server notices the closes within a loop turn
+        wait_until_healthy(guarded, timeout=10)
+    except ServerStartError:
         pytest.fail("no room for a new connection after the idle ones closed")
 
 

@@ -15,16 +15,10 @@ import pytest
 from model.artifact import load, save
 from model.rnn import init_params
 from tests.training.test_cli import ROOT, SMALL_CORPUS, run_module
+from tests.utils.artifacts import tiny_manifest
 
 FAST = ["--hidden", "8", "--seq-length", "4", "--samples", "60", "--epochs", "3", "--no-progress"]
-GOOD = {
-    "name": "good",
-    "architecture": "rnn",
-    "n_hidden": 6,
-    "context": 4,
-    "hyperparameters": {"seq_length": 4, "dtype": "float64"},
-    "metrics": {},
-}
+GOOD = tiny_manifest("good")
 
 
 @pytest.fixture

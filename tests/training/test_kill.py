@@ -16,16 +16,10 @@ import pytest
 
 from model.artifact import load, save
 from model.rnn import init_params
+from tests.utils.artifacts import tiny_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
-MANIFEST = {
-    "name": "victim",
-    "architecture": "rnn",
-    "n_hidden": 6,
-    "context": 4,
-    "hyperparameters": {"seq_length": 4, "dtype": "float64"},
-    "metrics": {},
-}
+MANIFEST = tiny_manifest("victim")
 
 # A writer that pauses inside save(), after weights.npz and manifest.json are in the temporary
 # directory and before the rename, and tells the test it is there.

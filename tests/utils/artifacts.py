@@ -33,6 +33,19 @@ LOSS_AND_GRADS: dict[str, Callable[[Params, Any, Any], tuple[float, Params]]] = 
 LEARNING_RATE = {"rnn": 0.5, "lstm": 2.0}  # plain SGD; the LSTM's gates learn slowly below this
 
 
+def tiny_manifest(name: str, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest of an untrained 27-6-27 RNN with a 4-character context, for artifacts whose
+    figures no test reads: the fields model.artifact.save needs, nothing measured."""
+    return {
+        "name": name,
+        "architecture": "rnn",
+        "n_hidden": 6,
+        "context": 4,
+        "hyperparameters": {"seq_length": 4, "dtype": "float64"},
+        "metrics": metrics or {},
+    }
+
+
 def build_artifact(
     directory: Path,
     architecture: str = "rnn",
