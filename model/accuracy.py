@@ -1,8 +1,11 @@
 """How often is the next character guessed right? One definition, used everywhere.
 
 Accuracy is the share of positions whose character the model ranks first, each predicted from
-the text before it: the (at most) `context` characters before the position, read from the
-zero state, exactly as /predict-next answers that text. Bits per character is the mean of
+the text before it, exactly as /predict-next answers that text: for a model that reads
+windows, the (at most) `context` characters before the position, read from the zero state;
+for a model that reads whole texts, all the text before the position, read from the text's
+first character with the state carried. A split of the book is, for the latter, a text of its
+own: the book from the character before the split's first position (`evaluate_split`). Bits per character is the mean of
 -log2 of the probability given to the actual character.
 
 Shared by training (which records it in the manifest) and the service (which measures it on a
@@ -21,6 +24,7 @@ from numpy.typing import NDArray
 from model.language_model import LanguageModel
 
 EVAL_BATCH = 2048  # windows per forward pass: bounded memory on any text
+STREAM_CHUNK = 256  # characters read between two on_chunk calls by a model that reads whole texts
 Indices = NDArray[np.int64]
 
 
@@ -122,6 +126,8 @@ def evaluate(
     sees each pass's positions and logits (`guesses` reads the guesses from them)."""
     if positions.end > len(indices):
         raise ValueError(f"positions: end {positions.end} is past the text's {len(indices)} characters")
+    if model.reads_text:
+        return evaluate_stream(model, indices, positions, on_chunk, on_pass)
     total = Accuracy(0, 0)
     wanted = np.arange(positions.start, positions.end, dtype=np.int64)
     for group, length in window_groups(wanted, model.context):
@@ -132,6 +138,45 @@ def evaluate(
         if on_chunk is not None:
             on_chunk(total.total)
     return total
+
+
+def evaluate_stream(
+    model: LanguageModel,
+    indices: Indices,
+    positions: Positions,
+    on_chunk: Callable[[int], None] | None = None,
+    on_pass: OnPass | None = None,
+) -> Accuracy:
+    """`evaluate` for a model that reads whole texts: `indices` read from its first character
+    with the state carried, STREAM_CHUNK characters a pass, each position of `positions`
+    predicted from all the text before it."""
+    total = Accuracy(0, 0)
+    reader = model.reader()
+    for first in range(0, positions.end - 1, STREAM_CHUNK):
+        last = min(first + STREAM_CHUNK, positions.end - 1)
+        z = reader.read(indices[first:last])  # z[j] predicts position first + j + 1
+        wanted = np.arange(max(first + 1, positions.start), last + 1, dtype=np.int64)
+        if wanted.size:
+            z_wanted = z[wanted - first - 1].astype(np.float64)
+            total = total + score(z_wanted, indices[wanted])
+            if on_pass is not None:
+                on_pass(wanted, z_wanted)
+        if on_chunk is not None:
+            on_chunk(total.total)
+    return total
+
+
+def evaluate_split(
+    model: LanguageModel, indices: Indices, split: Positions, on_chunk: Callable[[int], None] | None = None
+) -> Accuracy:
+    """The model on the positions of a split of the book. A model that reads windows reads the
+    `context` characters before each; a model that reads whole texts reads the split as a text
+    of its own, from the character before its first position: the prediction at each position
+    depends on the split's text before it, never on the text that the model trained on."""
+    if not model.reads_text:
+        return evaluate(model, indices, split, on_chunk)
+    text = indices[split.start - 1 : split.end]
+    return evaluate(model, text, Positions(1, len(text)), on_chunk)
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,8 @@ def is_count(value: object, low: int = 0, high: int | None = None) -> bool:
 def _check_sizes(path: Path, manifest: dict[str, Any]) -> None:
     for key, high in (("n_hidden", MAX_HIDDEN), ("context", MAX_CONTEXT)):
         value = manifest[key]
+        if key == "context" and value == 0 and type(value) is int:
+            continue  # a model that reads whole texts
         if not is_count(value, 1):
             raise ArtifactError(f"{path}: {key} must be a positive integer, got {str(value)[:20]}")
         if value > high:
@@ -142,7 +144,9 @@ def _check_hyperparameters(path: Path, hyperparameters: object, context: int) ->
     if not isinstance(hyperparameters, dict):
         raise ArtifactError(f"{path}: hyperparameters must be an object")
     seq_length = hyperparameters.get("seq_length")
-    if seq_length != context or type(seq_length) is not int:
+    if context == 0 and hyperparameters.get("carry") is True and is_count(seq_length, 1, MAX_CONTEXT):
+        pass  # a model that reads whole texts trained on chunks of seq_length characters
+    elif seq_length != context or type(seq_length) is not int:
         raise ArtifactError(
             f"{path}: hyperparameters.seq_length {str(seq_length)[:20]} differs from context {context}"
         )

@@ -129,7 +129,7 @@ def self_test(path: Path, model: LanguageModel) -> None:
     Finite weights may still overflow at inference (V = 3e38 in float32); this is where such an
     artifact is refused rather than served answering NaN.
     """
-    length = min(model.context, SELF_TEST_MAX_LENGTH)
+    length = min(model.context or SELF_TEST_MAX_LENGTH, SELF_TEST_MAX_LENGTH)
     text = encode(SELF_TEST_TEXT)
     windows = np.stack(
         [

@@ -37,25 +37,44 @@ PARAM_NAMES = ("E", "Q", "R")
 ORDERS = 10  # contexts of 2..10 characters ending at each position
 BUCKET_BITS = 18  # 262,144 rows of E: with D = 16, 16.8 MB in float32
 DIMENSION = 16  # columns of E, D
-_BASE = 28  # x + 1 lies in 1..27, so 0 marks "before the window"
+_BASE = 28  # x + 1 lies in 1..27, so 0 marks "before the text"
+HISTORY = ORDERS - 1  # characters before a chunk that its first contexts reach back to
 _MULTIPLIERS = tuple(np.uint64(0x9E3779B97F4A7C15 + 2 * k) for k in range(ORDERS + 1))  # odd
 
 
-def buckets(inputs: Array) -> Array:
-    """bucket_k(t) for every position of index windows inputs (batch, T): shape (T, batch, ORDERS - 1)."""
+def buckets(inputs: Array, history: Array | None = None) -> Array:
+    """bucket_k(t) for every position of index sequences inputs (batch, T): shape (T, batch, ORDERS - 1).
+
+    history : (batch, HISTORY) indices of the characters just before `inputs`, -1 where there
+    is none (before the text's start), so that a text read in chunks hashes the contexts that
+    cross a chunk's start exactly as one read of the whole text does. None: nothing before
+    `inputs` (a window read alone).
+    """
     batch, T = inputs.shape
+    if history is None:
+        history = np.full((batch, HISTORY), -1, np.int64)
+    width = history.shape[1]  # >= ORDERS - 1
+    full = np.concatenate([history, inputs], axis=1)  # (batch, width + T)
+    symbols = full.T.astype(np.int64) + 1  # 0 marks "no character": before the text
     result = np.empty((T, batch, ORDERS - 1), np.int64)
     code = np.zeros((T, batch), np.uint64)
-    symbols = inputs.T.astype(np.uint64) + np.uint64(1)
     for k in range(1, ORDERS + 1):
-        shifted = np.zeros_like(code)
-        if k <= T:  # a window shorter than k has no x_{t-k+1} anywhere: all 0
-            shifted[k - 1 :] = symbols[: T - k + 1]  # x_{t-k+1}, or 0 before the window
+        # x_{t-k+1} for the T positions of `inputs`, taken from the history where it reaches back
+        shifted = symbols[width - k + 1 : width - k + 1 + T].astype(np.uint64)
         code += shifted * np.uint64(_BASE ** (k - 1))
         if k >= 2:
             hashed = (code * _MULTIPLIERS[k]) >> np.uint64(64 - BUCKET_BITS)
             result[:, :, k - 2] = hashed.astype(np.int64)
     return result
+
+
+def next_history(history: Array | None, inputs: Array) -> Array:
+    """The HISTORY characters before the position after `inputs` (batch, T), -1 where none."""
+    batch = inputs.shape[0]
+    if history is None:
+        history = np.full((batch, HISTORY), -1, np.int64)
+    full = np.concatenate([history, inputs.astype(np.int64)], axis=1)
+    return np.ascontiguousarray(full[:, full.shape[1] - HISTORY :])
 
 
 def param_shapes(n_hidden: int, n_out: int) -> dict[str, tuple[int, ...]]:
@@ -95,9 +114,16 @@ def direct(R: Array, e: Array) -> Array:
 
 
 def gradients(
-    params: dict[str, Array], rows: Array, e: Array, da: Array, dz: Array, mask: Array | None
+    params: dict[str, Array],
+    rows: Array,
+    e: Array,
+    da: Array,
+    dz: Array,
+    mask: Array | None,
+    dense_table: bool = True,
 ) -> dict[str, Array]:
-    """dE, dQ and dR from da = dL/da_t (T, batch, 4H) and dz = dL/dz_t (T, batch, Y).
+    """dE, dQ and dR from da = dL/da_t (T, batch, 4H) and dz = dL/dz_t (T, batch, Y); without
+    dense_table, dL/de_t (T * batch, D) under "de" instead of the whole table's dE.
 
     e : the masked e_t of the forward pass (T, batch, D); mask : the mask that multiplied each
     looked-up row, (T, batch, 1) or (T, batch, ORDERS - 1), or None.
@@ -106,11 +132,12 @@ def gradients(
     dz_flat = dz.reshape(-1, dz.shape[-1])
     e_flat = e.reshape(-1, e.shape[-1])
     de = da_flat @ params["Q"] + dz_flat @ params["R"]  # (T * batch, D): e_t feeds a_t and z_t
-    return {
-        "E": table_gradient(params["E"], rows, de, mask),
-        "Q": da_flat.T @ e_flat,
-        "R": dz_flat.T @ e_flat,
-    }
+    grads = {"Q": da_flat.T @ e_flat, "R": dz_flat.T @ e_flat}
+    if dense_table:
+        grads["E"] = table_gradient(params["E"], rows, de, mask)
+    else:  # dE is de_t at each row that position t looked up: model/dynamic.py adds it in place
+        grads["de"] = de
+    return grads
 
 
 def table_gradient(E: Array, rows: Array, de: Array, mask: Array | None = None) -> Array:

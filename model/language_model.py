@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from model import lstm_lm, rnn
+from model import lstm_lm, rnn, stream
 
 Array = NDArray[Any]
 Params = dict[str, Array]
@@ -81,11 +82,26 @@ def softmax(z: Array) -> Array:
 
 @dataclass(frozen=True)
 class LanguageModel:
-    """Weights of one architecture and the number of characters it reads before a guess."""
+    """Weights of one architecture and the number of characters it reads before a guess: a
+    window of `context` characters, or, with context 0, the whole text (model/stream.py)."""
 
     architecture: Architecture
     params: Params
     context: int
+
+    @property
+    def reads_text(self) -> bool:
+        """Whether the model reads whole texts with its state carried, rather than windows."""
+        return self.context == 0
+
+    @cached_property
+    def weights(self) -> stream.Prepared:
+        """The transposed weights that model/stream.py steps with, made on first use."""
+        return stream.prepare(self.params)
+
+    def reader(self, rows: int = 1) -> stream.Reader:
+        """A stream reader at the start of a text (a model that reads whole texts)."""
+        return stream.Reader(self.weights, rows)
 
     def logits(self, windows: Array) -> Array:
         """z after each window; windows (batch, T) with 1 <= T <= context -> (batch, Y)."""
@@ -111,8 +127,15 @@ class LanguageModel:
         n_in = self.params["U"].shape[1]
         rnn.check_indices(np.asarray(sequence)[None, :], n_in, name="prompt")
         produced = np.empty(n, dtype=np.int64)
+        if self.reads_text:
+            reader = self.reader()
+            z = reader.read(np.asarray(sequence))[-1]
         for step in range(n):
-            z = self.logits(np.asarray(sequence[-self.context :], dtype=np.int64)[None, :])[0]
+            if self.reads_text:
+                if step > 0:
+                    z = reader.read(produced[step - 1 : step])[-1]
+            else:
+                z = self.logits(np.asarray(sequence[-self.context :], dtype=np.int64)[None, :])[0]
             if temperature == 0:
                 index = int(np.argmax(z))
             else:

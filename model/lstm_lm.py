@@ -11,9 +11,11 @@ product, and the assignment's names are kept (x_t one-hot, so U x_t is a column 
     z_t = V (m_t * h_t) + c                    V (Y, H), c (Y,); m_t the dropout mask
     L   = mean over every (sequence, position) of -log softmax(z_t)[target_t]
 
-The rows of a_t are ordered f, i, o, c_tilde (GATES), and (h_0, s_0) = 0: a window is read
-from the zero state, in training and in inference alike, so the model's context is the
-window. The dropout mask is all ones in inference and outside `loss_and_grads`.
+The rows of a_t are ordered f, i, o, c_tilde (GATES). A model that reads windows starts each
+from (h_0, s_0) = 0, in training and in inference alike, so its context is the window. A model
+that reads whole texts (model/stream.py) trains on consecutive chunks of each sequence with
+(h_0, s_0) carried from the end of the previous chunk (truncated BPTT: the values are carried,
+the gradients stop at the chunk's start). The dropout mask is all ones in inference.
 
 With contexts (model/contexts.py), e_t is a learned embedding of the short contexts that end
 at x_t (already multiplied by its own dropout mask), and it enters both the gates and, by a
@@ -28,7 +30,7 @@ The code is the equations, vectorised over the batch; there is no separate fast 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -119,6 +121,15 @@ def sigmoid(a: Array) -> Array:
     return result
 
 
+class Carried(NamedTuple):
+    """What a chunk of training text hands the next chunk of the same sequences (truncated BPTT:
+    values, not gradients): h_T, s_T (batch, H) and the last characters read (batch, HISTORY)."""
+
+    h: Array
+    s: Array
+    history: Array | None
+
+
 @dataclass(frozen=True)
 class Cache:
     """Activations of one forward pass over inputs of shape (batch, T).
@@ -141,17 +152,23 @@ class Cache:
     context_mask: Array | None = None
 
 
-def forward(params: Params, inputs: Array, context_mask: Array | None = None) -> Cache:
-    """Every h_t and s_t for index sequences inputs (batch, T), from the zero state."""
+def forward(
+    params: Params, inputs: Array, context_mask: Array | None = None, carried: Carried | None = None
+) -> Cache:
+    """Every h_t and s_t for index sequences inputs (batch, T), from the zero state or, with
+    `carried`, from the state that the previous chunk of each sequence ended in."""
     U, W, b = params["U"], params["W"], params["b"]
     batch, T = inputs.shape
     H = W.shape[1]
     h = np.zeros((T + 1, batch, H), W.dtype)
     s = np.zeros_like(h)
+    history = None
+    if carried is not None:
+        h[0], s[0], history = carried
     gates = np.take(U.T + b, inputs.T, axis=0)  # (T, batch, 4H): U x_t + b for every step
     rows = e = None
     if "E" in params:
-        rows = contexts.buckets(inputs)
+        rows = contexts.buckets(inputs, history)
         e = contexts.embeddings(params["E"], rows, context_mask)
         gates += (e.reshape(-1, e.shape[-1]) @ params["Q"].T).reshape(gates.shape)  # Q e_t
     tanh_s = np.empty((T, batch, H), W.dtype)
@@ -197,10 +214,13 @@ def loss_and_output_gradient(z: Array, targets: Array) -> tuple[float, Array]:
     return loss, dz.reshape(z.shape)
 
 
-def backward(params: Params, cache: Cache, dz: Array, mask: Array | None = None) -> Params:
+def backward(
+    params: Params, cache: Cache, dz: Array, mask: Array | None = None, dense_table: bool = True
+) -> Params:
     """BPTT from dz = dL/dz (T, batch, Y) to the gradients of U, W, b, V, c (and E, Q, R).
 
-    `mask` is the dropout mask m_t that multiplied h_t before V, shape (T, batch, H).
+    `mask` is the dropout mask m_t that multiplied h_t before V, shape (T, batch, H). Without
+    dense_table, E's gradient is given per position (contexts.gradients).
     """
     W, V = params["W"], params["V"]
     T, batch, H = cache.tanh_s.shape
@@ -233,7 +253,7 @@ def backward(params: Params, cache: Cache, dz: Array, mask: Array | None = None)
         "c": dz_flat.sum(axis=0),
     }
     if cache.rows is not None and cache.e is not None:
-        grads |= contexts.gradients(params, cache.rows, cache.e, da, dz, cache.context_mask)
+        grads |= contexts.gradients(params, cache.rows, cache.e, da, dz, cache.context_mask, dense_table)
     return grads
 
 
@@ -253,16 +273,38 @@ def loss_and_grads(
     context_dropout: float = 0.0,
     order_dropout: float = 0.0,
 ) -> tuple[float, Params]:
-    """(L, gradients) for index arrays inputs and targets of shape (batch, T)."""
+    """(L, gradients) for index arrays inputs and targets of shape (batch, T), from the zero state."""
+    loss, grads, _ = loss_grads_and_carry(
+        params, inputs, targets, None, dropout, rng, context_dropout, order_dropout
+    )
+    return loss, grads
+
+
+def loss_grads_and_carry(
+    params: Params,
+    inputs: Array,
+    targets: Array,
+    carried: Carried | None,
+    dropout: float = 0.0,
+    rng: np.random.Generator | None = None,
+    context_dropout: float = 0.0,
+    order_dropout: float = 0.0,
+) -> tuple[float, Params, Carried]:
+    """(L, gradients, the state to carry into the next chunk) for one chunk (batch, T) of each
+    of `batch` sequences, read from `carried` (None: the sequences' start). Truncated BPTT: the
+    gradients stop at the chunk's start."""
     rng = rng or np.random.default_rng()
     context_mask = context_masks(params, inputs.shape, context_dropout, order_dropout, rng)
-    cache = forward(params, inputs, context_mask)
+    cache = forward(params, inputs, context_mask, carried)
     mask = None
     if dropout > 0:
         mask = dropout_mask(cache.tanh_s.shape, dropout, rng, params["W"].dtype)
     h_out = cache.h[1:] if mask is None else cache.h[1:] * mask
     loss, dz = loss_and_output_gradient(logits(params, h_out, cache.e), targets)
-    return loss, backward(params, cache, dz, mask)
+    history = None
+    if "E" in params:
+        history = contexts.next_history(None if carried is None else carried.history, inputs)
+    return loss, backward(params, cache, dz, mask), Carried(cache.h[-1].copy(), cache.s[-1].copy(), history)
 
 
 def context_masks(

@@ -6,6 +6,7 @@ instance serves every thread of the pool at once.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -21,8 +22,9 @@ from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
 from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
 from model.batching import model_block, model_probabilities
 from model.errors import ArgumentError
-from model.language_model import ARCHITECTURES
+from model.language_model import ARCHITECTURES, softmax
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
+from service.states import PrefixStates
 
 # Called with the count of units done so far, between chunks of long work; may raise to stop it.
 OnChunk = Callable[[int], None]
@@ -39,6 +41,14 @@ class Ranking(NamedTuple):
     probabilities: tuple[float, ...]
 
 
+def cache_key(window: str) -> str:
+    """The window itself, or for a long one (a whole text) its 16-byte digest: an entry's
+    memory does not grow with its text."""
+    if len(window) <= 64:
+        return window
+    return hashlib.blake2b(window.encode("ascii"), digest_size=16).hexdigest()
+
+
 class RankingCache:
     """A bounded LRU map from window to its ranking, safe to share between threads."""
 
@@ -49,6 +59,7 @@ class RankingCache:
         self._hits = self._misses = 0
 
     def get(self, window: str) -> Ranking | None:
+        window = cache_key(window)
         with self._lock:
             ranking = self._entries.get(window)
             if ranking is None:
@@ -66,6 +77,7 @@ class RankingCache:
     def put(self, window: str, ranking: Ranking) -> None:
         if self.size < 1:
             return
+        window = cache_key(window)
         with self._lock:
             self._entries[window] = ranking
             self._entries.move_to_end(window)
@@ -84,12 +96,15 @@ class Predictor:
         self.info = describe(artifact)
         # Rows per forward pass such that a window's answer never depends on its neighbours,
         # chosen with this model's own logits on this machine.
-        self.block = model_block(self.model)
+        self.block = 1 if self.model.reads_text else model_block(self.model)
         self.recorded = recorded_accuracy(self.info, artifact.path / MANIFEST_FILE)
         # The answer depends on the window alone, so a repeated window skips the forward pass.
         self.cache = RankingCache(cache_size)
         # Enough raw characters to hold `context` simplified ones unless punctuation dominates.
         self._tail_chars = 4 * self.context + 64
+        self.reads_text = self.model.reads_text
+        # A model that reads whole texts continues the longest prefix of a text it has read.
+        self.states = PrefixStates(self.model, cache_size) if self.reads_text else None
 
     @property
     def name(self) -> str:
@@ -103,6 +118,13 @@ class Predictor:
         not grow with the text; otherwise the whole text is simplified.
         """
         self._check_length(text)
+        if self.reads_text:
+            simplified = self.simplified(text)
+            if not simplified.strip():
+                raise ArgumentError(
+                    ("text",), "Text simplifies to nothing but spaces: the model reads only a-z"
+                )
+            return simplified
         simplified = simplify(text[-self._tail_chars :])
         if len(simplified) < self.context or not simplified.strip():
             simplified = simplify(text)
@@ -134,6 +156,12 @@ class Predictor:
         each row is bit-identical to the same window's row alone or in any other batch.
         """
         result = np.empty((len(windows), ALPHABET_SIZE))
+        if self.states is not None:
+            for row, window in enumerate(windows):
+                z = self.states.state_after(window, encode(window)).z
+                assert z is not None  # a window holds a letter
+                result[row] = softmax(z[0].astype(np.float64))
+            return result
         by_length: dict[int, list[int]] = {}
         for position, window in enumerate(windows):
             by_length.setdefault(len(window), []).append(position)

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from model import lstm_lm, rnn
-from model.accuracy import Positions, evaluate
+from model.accuracy import Positions, evaluate_split
 from model.alphabet import ALPHABET_SIZE
 from model.language_model import LanguageModel, Params, architecture
 from training import checkpoint
@@ -58,6 +58,21 @@ def gradients_of(config: TrainingConfig) -> Gradients:
     return lambda params, x, y, rng: rnn.loss_and_grads(params, x, y)
 
 
+def streams(indices: Indices, count: int, seq_length: int, offset: int) -> tuple[Indices, Indices]:
+    """(inputs, targets) of shape (count, steps * seq_length): the text from `offset` cut into
+    `count` consecutive streams of equal length, a whole number of chunks each, targets
+    shifted by one character. Chunk k of every stream is columns k * seq_length onwards."""
+    length = (len(indices) - 1 - offset) // count // seq_length * seq_length
+    if length < seq_length:
+        raise ValueError(
+            f"the text is too short for {count} streams of {seq_length} characters; "
+            "lower --batch-size or --seq-length"
+        )
+    starts = offset + length * np.arange(count)
+    cut = starts[:, None] + np.arange(length)[None, :]
+    return indices[cut], indices[cut + 1]
+
+
 @dataclass
 class Run:
     """Everything a checkpoint holds: enough to continue exactly."""
@@ -88,41 +103,57 @@ def start(config: TrainingConfig, n_in: int) -> Run:
 def run_epoch(
     config: TrainingConfig, run: Run, text: Indices, gradients: Gradients, progress: bool, label: str
 ) -> float:
-    """One pass over the chunks in a shuffled order; returns the mean loss per position. The
-    learning rate is a function of the epoch's number alone, so a refit follows phase 1's."""
-    inputs, targets = chunks(text, config.seq_length, int(run.rng.integers(config.seq_length)))
-    order = run.rng.permutation(inputs.shape[0])
+    """One pass over the text; returns the mean loss per position. A model that reads windows
+    steps through chunks in a shuffled order, each from the zero state; a model that reads
+    whole texts (config.carry) steps through `batch_size` streams in order, chunk after chunk,
+    with the state carried (truncated BPTT). The learning rate is a function of the epoch's
+    number alone, so a refit follows phase 1's."""
+    offset = int(run.rng.integers(config.seq_length))
     clipping = Clipping(value=config.clip or None, norm=config.clip_norm or None)
     rate = config.lr * config.lr_decay ** ((run.epoch - 1) // config.lr_segment)
-    total = 0.0
+    if config.carry:
+        inputs, targets = streams(text, config.batch_size, config.seq_length, offset)
+        steps = inputs.shape[1] // config.seq_length
+        columns = [slice(k * config.seq_length, (k + 1) * config.seq_length) for k in range(steps)]
+        batches = [(np.arange(config.batch_size), column) for column in columns]
+    else:
+        inputs, targets = chunks(text, config.seq_length, offset)
+        order = run.rng.permutation(inputs.shape[0])
+        whole = slice(None)
+        batches = [
+            (order[first : first + config.batch_size], whole)
+            for first in range(0, order.size, config.batch_size)
+        ]
+    carried: lstm_lm.Carried | None = None
+    rates = (config.dropout, run.rng, config.context_dropout, config.order_dropout)
+    total, count = 0.0, 0
     bar = tqdm(
-        total=order.size,
-        desc=label,
-        unit="chunk",
-        leave=False,
-        disable=not progress,
-        mininterval=0.5,
+        total=len(batches), desc=label, unit="batch", leave=False, disable=not progress, mininterval=0.5
     )
     # Overflow is detected below and reported as one clear error, not as a warning per step.
     with bar, np.errstate(over="ignore", invalid="ignore"):
-        for first in range(0, order.size, config.batch_size):
-            batch = order[first : first + config.batch_size]
-            loss, grads = gradients(run.params, inputs[batch], targets[batch], run.rng)
+        for rows, column in batches:
+            x, y = inputs[rows, column], targets[rows, column]
+            if config.carry:
+                loss, grads, carried = lstm_lm.loss_grads_and_carry(run.params, x, y, carried, *rates)
+            else:
+                loss, grads = gradients(run.params, x, y, run.rng)
             if not np.isfinite(loss):
                 raise FloatingPointError(
                     f"epoch {run.epoch}: the loss became {loss}; lower --lr or set --clip-norm"
                 )
             clipping(grads)
             run.optimizer.step(run.params, grads, rate)
-            total += loss * batch.size
-            bar.set_postfix_str(f"loss {total / (first + batch.size):.4f}", refresh=False)
-            bar.update(batch.size)
+            total += loss * x.size
+            count += x.size
+            bar.set_postfix_str(f"loss {total / count:.4f}", refresh=False)
+            bar.update(1)
     broken = [name for name, array in run.params.items() if not np.all(np.isfinite(array))]
     if broken:
         raise FloatingPointError(
             f"epoch {run.epoch}: {broken} became NaN or infinite; lower --lr or set --clip-norm"
         )
-    return total / order.size
+    return total / count
 
 
 def epoch(
@@ -139,8 +170,8 @@ def epoch(
     run.epoch += 1
     began, cpu_began = time.perf_counter(), time.process_time()
     loss = run_epoch(config, run, text, gradients, progress, label)
-    model = LanguageModel(architecture(config.architecture), run.params, config.seq_length)
-    measured = {split: evaluate(model, indices, where) for split, (indices, where) in probes.items()}
+    model = LanguageModel(architecture(config.architecture), run.params, config.context)
+    measured = {split: evaluate_split(model, indices, where) for split, (indices, where) in probes.items()}
     elapsed = time.perf_counter() - began
     run.seconds += elapsed
     run.cpu_seconds += time.process_time() - cpu_began

@@ -73,6 +73,12 @@ class TrainingConfig:
         0.0, "rate at which each order's row of a context embedding is dropped (lstm-contexts)"
     )
     patience: int = option(0, "stop after this many epochs without a better validation accuracy; 0 = never")
+    carry: bool = option(
+        False,
+        "read whole texts: train on consecutive chunks of --batch-size streams with the state "
+        "carried between them (truncated BPTT), and read every text from its first character "
+        "(lstm); else each window of --seq-length characters is read from the zero state",
+    )
     refit: bool = option(
         False,
         "then train afresh on all the text before the test split for the best epoch's count of "
@@ -82,6 +88,11 @@ class TrainingConfig:
     seed: int = option(0, "random seed of the initial weights and the window order")
     force: bool = option(False, "replace an existing artifact")
     resume: bool = option(False, "continue a killed run from its last checkpoint (lstm)")
+
+    @property
+    def context(self) -> int:
+        """The manifest's context: the window's length, or 0 for a model that reads whole texts."""
+        return 0 if self.carry else self.seq_length
 
     def hyperparameters(self) -> dict[str, Any]:
         values = asdict(self)
@@ -114,6 +125,8 @@ class TrainingConfig:
         ]
         if not 0 <= self.seed <= MAX_SEED:
             found.append(("seed", f"must be in 0..{MAX_SEED}"))
+        if self.carry and self.architecture == "rnn":
+            found.append(("carry", "needs a language model (--architecture lstm or lstm-contexts)"))
         if self.refit and self.architecture == "rnn":
             found.append(("refit", "needs a language model (--architecture lstm or lstm-contexts)"))
         if self.recipe not in RECIPES:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from model import artifact, artifact_weights
-from model.accuracy import Positions, evaluate, sentence
+from model.accuracy import Positions, evaluate_split, sentence
 from model.alphabet import ALPHABET_SIZE
 from model.language_model import ARCHITECTURES, LanguageModel
 from model.version import package_version
@@ -83,8 +83,8 @@ def measurements(
     positions, and the sentence that reads them. With a refit, the chosen model's validation
     figure goes in the refit section: it is no figure of the shipped weights."""
     network = ARCHITECTURES[config.architecture]
-    model = LanguageModel(network, trained.params, config.seq_length)
-    metrics = {split: evaluate(model, indices, data[split]) for split in trained.measured}
+    model = LanguageModel(network, trained.params, config.context)
+    metrics = {split: evaluate_split(model, indices, data[split]) for split in trained.measured}
     reference = baseline.on_splits(text, {split: data[split] for split in ("validation", "test")})
     measured: dict[str, Any] = {
         "metrics": {split: accuracy.as_dict() for split, accuracy in metrics.items()},
@@ -93,11 +93,11 @@ def measurements(
             "order": baseline.DEFAULT_ORDER,
             **{split: baseline.record(accuracy) for split, accuracy in reference.items()},
         },
-        "sentence": sentence(network.description, config.seq_length, metrics["test"], reference["test"]),
+        "sentence": sentence(network.description, config.context, metrics["test"], reference["test"]),
     }
     if trained.chosen is not None:
-        chosen = LanguageModel(network, trained.chosen, config.seq_length)
-        validation = evaluate(chosen, indices, data["validation"]).as_dict()
+        chosen = LanguageModel(network, trained.chosen, config.context)
+        validation = evaluate_split(chosen, indices, data["validation"]).as_dict()
         measured["refit"] = {**trained.extra["refit"], "validation_before_refit": validation}
     return measured
 
@@ -134,7 +134,7 @@ def build_manifest(
         "n_in": ALPHABET_SIZE,
         "n_hidden": config.hidden,
         "n_out": ALPHABET_SIZE,
-        "context": config.seq_length,
+        "context": config.context,
         "hyperparameters": config.hyperparameters(),
         "history": history,
         "data": {split: positions.as_dict() for split, positions in data.items()},

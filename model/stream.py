@@ -1,0 +1,168 @@
+"""Reading a text as a stream: the LSTM language model's state carried from the text's first
+character, one step per character, as char-rnn and min-char-rnn read.
+
+The equations are model/lstm_lm.py's, at inference (every dropout mask is 1)::
+
+    a_t = U x_t + b + Q e_t + W h_{t-1}
+    s_t = f_t * s_{t-1} + i_t * c_tilde_t,   h_t = o_t * tanh(s_t)
+    z_t = V h_t + c + R e_t                  the logits of the character after x_t
+
+A `State` holds (h_t, s_t) for each of `rows` streams, the last characters read (the contexts
+of model/contexts.py reach HISTORY characters back, across any chunk boundary) and z_t, the
+logits after the last character read. `read` continues every stream by the same number of
+characters, so reading a text in one call or in chunks of any sizes gives the same state.
+
+lstm_lm.forward is the readable reference: the same numbers for a whole batch of windows,
+with each product taken over all positions at once (tests/model/test_stream.py checks that the
+two agree). Here each product is taken step by step on arrays of `rows` rows, so that every
+number a row gets comes from calls of one shape: with a row-invariant block of rows
+(model/batching.py), a stream's bits never depend on which chunks it was read in, on the
+other streams beside it, or on whether its state came from a cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model import contexts
+from model.lstm_lm import sigmoid
+
+Array = NDArray[Any]
+Params = dict[str, Array]
+
+
+@dataclass(frozen=True)
+class State:
+    """Where `rows` streams stand: h, s (rows, H); history (rows, HISTORY), -1 before the start,
+    or None without contexts; z (rows, Y) after the last character, None before any."""
+
+    h: Array
+    s: Array
+    history: Array | None
+    z: Array | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.h.shape[0])
+
+    def row(self, index: int) -> State:
+        """Stream `index` alone, as a state of one row."""
+        pick = slice(index, index + 1)
+        return State(
+            self.h[pick].copy(),
+            self.s[pick].copy(),
+            None if self.history is None else self.history[pick].copy(),
+            None if self.z is None else self.z[pick].copy(),
+        )
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.h, self.s, self.history, self.z)
+        return sum(array.nbytes for array in arrays if array is not None)
+
+
+def stack(states: list[State]) -> State:
+    """States of one row each (all read at least one character, or none) as one state."""
+    history = None if states[0].history is None else np.concatenate([s.history for s in states])  # type: ignore[misc]
+    z = None if states[0].z is None else np.concatenate([s.z for s in states])  # type: ignore[misc]
+    return State(np.concatenate([s.h for s in states]), np.concatenate([s.s for s in states]), history, z)
+
+
+def start(params: Params, rows: int = 1) -> State:
+    """The zero state of `rows` streams that have read nothing."""
+    W = params["W"]
+    H = W.shape[1]
+    history = np.full((rows, contexts.HISTORY), -1, np.int64) if "E" in params else None
+    return State(np.zeros((rows, H), W.dtype), np.zeros((rows, H), W.dtype), history)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The transposed weights that a step multiplies by, made once per model."""
+
+    input_rows: Array  # (X, 4H): U^T + b, row x is U x + b
+    WT: Array  # (H, 4H)
+    VT: Array  # (H, Y)
+    c: Array
+    E: Array | None
+    QT: Array | None  # (D, 4H)
+    RT: Array | None  # (D, Y)
+
+
+def prepare(params: Params) -> Prepared:
+    def transposed(name: str) -> Array | None:
+        return np.ascontiguousarray(params[name].T) if name in params else None
+
+    return Prepared(
+        np.ascontiguousarray(params["U"].T + params["b"]),
+        np.ascontiguousarray(params["W"].T),
+        np.ascontiguousarray(params["V"].T),
+        params["c"],
+        params.get("E"),
+        transposed("Q"),
+        transposed("R"),
+    )
+
+
+def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = True) -> tuple[Array, State]:
+    """Continue each stream by its row of inputs (rows, T): (z of every step (T, rows, Y), the
+    state after). With keep_logits False only the last step's z is kept (in the state), and the
+    returned array is empty."""
+    rows, T = inputs.shape
+    if rows != state.rows:
+        raise ValueError(f"inputs: {rows} rows for a state of {state.rows} streams")
+    H = weights.WT.shape[0]
+    h, s = state.h, state.s
+    history = state.history
+    e = None
+    if weights.E is not None:
+        buckets = contexts.buckets(inputs, history)  # (T, rows, ORDERS - 1)
+        e = weights.E[buckets].sum(axis=2)  # (T, rows, D), summed row by row
+        history = contexts.next_history(history, inputs)
+    zs = np.empty((T if keep_logits else 0, rows, weights.VT.shape[1]), weights.WT.dtype)
+    z = state.z
+    for t in range(T):
+        a = weights.input_rows[inputs[:, t]]  # (rows, 4H)
+        if e is not None:
+            a += e[t] @ weights.QT  # type: ignore[operator]
+        a += h @ weights.WT
+        a[:, : 3 * H] = sigmoid(a[:, : 3 * H])
+        np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
+        s = a[:, :H] * s + a[:, H : 2 * H] * a[:, 3 * H :]
+        h = a[:, 2 * H : 3 * H] * np.tanh(s)
+        z = h @ weights.VT + weights.c
+        if e is not None:
+            z += e[t] @ weights.RT  # type: ignore[operator]
+        if keep_logits:
+            zs[t] = z
+    return zs, replace(state, h=h, s=s, history=history, z=z)
+
+
+class Reader:
+    """One text read as a stream, chunk after chunk: the state is carried between calls. The
+    text is row 0 of a state of `rows` rows (the others read spaces), so that every step has
+    the shape that the caller chose for its bits (model/batching.py)."""
+
+    def __init__(self, weights: Prepared, rows: int = 1, state: State | None = None) -> None:
+        self.weights = weights
+        self.rows = rows
+        self.state = state if state is not None else start_prepared(weights, rows)
+
+    def read(self, indices: Array) -> Array:
+        """z after each character of indices (T,): shape (T, Y), row 0's."""
+        inputs = np.zeros((self.rows, len(indices)), np.int64)
+        inputs[0] = indices
+        zs, self.state = read(self.weights, self.state, inputs)
+        return zs[:, 0]
+
+
+def start_prepared(weights: Prepared, rows: int = 1) -> State:
+    """The zero state of `rows` streams for prepared weights."""
+    H = weights.WT.shape[0]
+    dtype = weights.WT.dtype
+    history = np.full((rows, contexts.HISTORY), -1, np.int64) if weights.E is not None else None
+    return State(np.zeros((rows, H), dtype), np.zeros((rows, H), dtype), history)
