@@ -5,8 +5,8 @@ the text before it, exactly as /predict-next answers that text: for a model that
 windows, the (at most) `context` characters before the position, read from the zero state;
 for a model that reads whole texts, all the text before the position, read from the text's
 first character with the state carried. A split of the book is, for the latter, a text of its
-own: the book from the character before the split's first position (`evaluate_split`). Bits per character is the mean of
--log2 of the probability given to the actual character.
+own: the book from the character before the split's first position (`evaluate_split`). Bits
+per character is the mean of -log2 of the probability given to the actual character.
 
 Shared by training (which records it in the manifest) and the service (which measures it on a
 posted text), so it lives beside the model, not in either of them.
@@ -189,13 +189,18 @@ class Guesses:
     probabilities: NDArray[np.float64]
 
 
+Evaluator = Callable[..., Accuracy]  # evaluate's arguments: (model, indices, positions, on_chunk, on_pass)
+
+
 def guesses(
     model: LanguageModel,
     indices: Indices,
     positions: Positions,
     on_chunk: Callable[[int], None] | None = None,
+    evaluator: Evaluator | None = None,
 ) -> tuple[Accuracy, Guesses]:
-    """`evaluate`'s accuracy and, from the same forward passes, the guess at every position."""
+    """`evaluate`'s accuracy (or `evaluator`'s: model/dynamic.py's adaptive reading) and, from
+    the same forward passes, the guess at every position."""
     count = positions.end - positions.start
     guessed = np.zeros(count, dtype=np.int64)
     probabilities = np.zeros(count)
@@ -205,7 +210,7 @@ def guesses(
         guessed[group - positions.start] = best
         probabilities[group - positions.start] = np.exp(log_probabilities(z, best))
 
-    accuracy = evaluate(model, indices, positions, on_chunk, keep)
+    accuracy = (evaluator or evaluate)(model, indices, positions, on_chunk, keep)
     return accuracy, Guesses(positions.start, guessed, probabilities)
 
 
@@ -220,9 +225,10 @@ def text_positions(indices: Indices) -> Positions | None:
 
 def sentence(description: str, context: int, test: Accuracy, baseline: Accuracy | None = None) -> str:
     """The README's and GET /accuracy's one-line summary of a model's test accuracy."""
+    before = f"the {context} characters before it" if context else "all the test text before it"
     line = (
         f"The {description} guesses the next character correctly {test.accuracy:.1%} of the time "
-        f"on {test.total:,} test positions, each from the {context} characters before it"
+        f"on {test.total:,} test positions, each from {before}"
     )
     if baseline is not None:
         line += f" (the n-gram: {baseline.accuracy:.1%} on the same positions)"

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from model import contexts, lstm_lm
 from model.accuracy import Accuracy, OnPass, Positions, score
 from model.language_model import LanguageModel
+from model.stream import Reader, State, prepare, start_prepared
 
 Array = NDArray[Any]
 SEGMENT = 32  # characters scored between two gradient steps
@@ -103,18 +104,43 @@ def evaluate_adaptive(
     return total
 
 
-def next_logits_adaptive(model: LanguageModel, indices: Array, segment: int = SEGMENT) -> Array:
-    """z after reading `indices` adaptively: the weights learn from every whole segment whose
-    characters all lie in the text, then the rest is read with them, as evaluate_adaptive's
-    prediction of the character after the text would be."""
+def adapted_reader(
+    model: LanguageModel,
+    indices: Array,
+    segment: int = SEGMENT,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Reader:
+    """A stream reader that has read `indices` adaptively: the weights learnt from every whole
+    segment whose characters all lie in the text, then the rest was read with them, so its
+    state's z is evaluate_adaptive's prediction of the character after the text. Reading on
+    (generation) continues with the weights as they stand."""
+    if len(indices) < 1:
+        raise ValueError("indices: an adaptive reading needs at least one character")
     adapter = Adapter(model)
-    n = len(indices)
     first = 0
     with np.errstate(over="ignore", invalid="ignore"):
-        while first + segment < n:  # the segment's targets, up to first + segment, are in the text
+        while first + segment < len(indices):  # the segment's targets, up to first + segment, are in the text
             adapter.read(indices[first : first + segment], indices[first + 1 : first + segment + 1])
             first += segment
-        cache = lstm_lm.forward(adapter.params, indices[None, first:], None, adapter.carried)
-        z = lstm_lm.logits(adapter.params, cache.h[-1], None if cache.e is None else cache.e[-1])
+            if on_chunk is not None:
+                on_chunk(first)
+        weights = prepare(adapter.params)
+        state = start_prepared(weights)
+        if adapter.carried is not None:
+            state = State(adapter.carried.h, adapter.carried.s, adapter.carried.history)
+        reader = Reader(weights, 1, state)
+        reader.read(indices[first:])
+    return reader
+
+
+def next_logits_adaptive(
+    model: LanguageModel,
+    indices: Array,
+    segment: int = SEGMENT,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Array:
+    """z after reading `indices` adaptively (adapted_reader), shape (Y,)."""
+    z = adapted_reader(model, indices, segment, on_chunk).state.z
+    assert z is not None
     result: Array = z[0]
     return result

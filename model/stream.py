@@ -67,8 +67,8 @@ class State:
 
 def stack(states: list[State]) -> State:
     """States of one row each (all read at least one character, or none) as one state."""
-    history = None if states[0].history is None else np.concatenate([s.history for s in states])  # type: ignore[misc]
-    z = None if states[0].z is None else np.concatenate([s.z for s in states])  # type: ignore[misc]
+    history = None if states[0].history is None else np.concatenate([s.history for s in states])
+    z = None if states[0].z is None else np.concatenate([s.z for s in states])
     return State(np.concatenate([s.h for s in states]), np.concatenate([s.s for s in states]), history, z)
 
 
@@ -128,7 +128,7 @@ def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = Tru
     for t in range(T):
         a = weights.input_rows[inputs[:, t]]  # (rows, 4H)
         if e is not None:
-            a += e[t] @ weights.QT  # type: ignore[operator]
+            a += e[t] @ weights.QT
         a += h @ weights.WT
         a[:, : 3 * H] = sigmoid(a[:, : 3 * H])
         np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
@@ -136,7 +136,7 @@ def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = Tru
         h = a[:, 2 * H : 3 * H] * np.tanh(s)
         z = h @ weights.VT + weights.c
         if e is not None:
-            z += e[t] @ weights.RT  # type: ignore[operator]
+            z += e[t] @ weights.RT
         if keep_logits:
             zs[t] = z
     return zs, replace(state, h=h, s=s, history=history, z=z)

@@ -13,13 +13,16 @@ from service.predictor import OnChunk, Predictor
 from service.schemas import AccuracyDetails
 
 
-def accuracy_details(predictor: Predictor, text: str, on_chunk: OnChunk) -> tuple[Accuracy, AccuracyDetails]:
+def accuracy_details(
+    predictor: Predictor, text: str, on_chunk: OnChunk, adapt: bool = False
+) -> tuple[Accuracy, AccuracyDetails]:
     """Predictor.accuracy's result and the guess at each of its positions, in order.
 
     `on_chunk(done)` runs after each forward pass, and may raise to stop the work.
     """
+    evaluator = predictor.check_adapt(adapt)
     simplified, indices, positions = predictor.scored(text)
-    accuracy, guessed = guesses(predictor.model, indices, positions, on_chunk)
+    accuracy, guessed = guesses(predictor.model, indices, positions, on_chunk, evaluator)
     details = AccuracyDetails(
         text=simplified,
         start=guessed.start,

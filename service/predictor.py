@@ -17,10 +17,11 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from model.accuracy import Accuracy, Indices, Positions, evaluate, sentence, text_positions
+from model.accuracy import Accuracy, Evaluator, Indices, Positions, evaluate, sentence, text_positions
 from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
 from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
 from model.batching import model_block, model_probabilities
+from model.dynamic import evaluate_adaptive, next_logits_adaptive
 from model.errors import ArgumentError
 from model.language_model import ARCHITECTURES, softmax
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
@@ -203,13 +204,35 @@ class Predictor:
         """n characters continuing `window` (the assignment notebook's Generate)."""
         return decode(self.model.generate(encode(window), n, temperature, seed))
 
-    def accuracy(self, text: str, on_chunk: OnChunk | None = None) -> Accuracy:
+    def accuracy(self, text: str, on_chunk: OnChunk | None = None, adapt: bool = False) -> Accuracy:
         """model.accuracy's measure on the simplified text: every position after its first
-        letter, each predicted from the (at most) `context` characters before it.
+        letter, each predicted from the text before it (the last `context` characters of it for
+        a model that reads windows); with adapt, read adaptively (model/dynamic.py).
 
         `on_chunk(done)` runs after each forward pass, and may raise to stop the work.
         """
-        return evaluate(self.model, *self.scored(text)[1:], on_chunk)
+        evaluator = self.check_adapt(adapt)
+        _, indices, positions = self.scored(text)
+        return evaluator(self.model, indices, positions, on_chunk)
+
+    def check_adapt(self, adapt: bool) -> Evaluator:
+        """The evaluation that `adapt` asks for; ArgumentError if this model cannot adapt."""
+        if not adapt:
+            return evaluate
+        if not self.reads_text:
+            raise ArgumentError(
+                ("adapt",),
+                f"Model {self.name!r} reads windows of {self.context} characters: only a model that "
+                "reads whole texts adapts as it reads",
+            )
+        return evaluate_adaptive
+
+    def adaptive_ranking(self, window: str, on_chunk: OnChunk | None = None) -> Ranking:
+        """All 27 characters after a text read adaptively, most probable first (never cached:
+        the adapted weights belong to this text). `on_chunk` may raise to stop the work."""
+        self.check_adapt(True)
+        z = next_logits_adaptive(self.model, encode(window), on_chunk=on_chunk).astype(np.float64)
+        return self.top(softmax(z)[None, :], ALPHABET_SIZE)[0]
 
     def scored(self, text: str) -> tuple[str, Indices, Positions]:
         """The simplified text, its indices and the positions the accuracy scores in it;

@@ -45,10 +45,21 @@ MatrixRow = Annotated[list[FiniteFloat], Field(min_length=1, max_length=2 * LSTM
 Matrix = Annotated[list[MatrixRow], Field(min_length=1, max_length=LSTM_MAX_SIZE)]
 
 
+Adapt = Annotated[
+    bool,
+    Field(
+        description="Read the text adaptively (dynamic evaluation): the weights, a copy for this "
+        "request alone, learn from each segment of the text once it has been predicted. Only a "
+        "model that reads whole texts adapts; it costs about three times a static reading."
+    ),
+]
+
+
 class PredictNextRequest(StrictBody):
     text: Text
     top_k: TopK = 5
     model: ModelName = None
+    adapt: Adapt = False
 
 
 class PredictBatchRequest(StrictBody):
@@ -80,7 +91,10 @@ class PredictNextResponse(BaseModel):
 
     next_char: str = Field(description="The most probable next character; equals top[0].char.")
     top: list[CharProbability] = Field(description="The top_k characters, most probable first.")
-    window: str = Field(description="The simplified characters the model read: its last `context`.")
+    window: str = Field(
+        description="The simplified characters the model read: the whole text for a model that "
+        "reads whole texts, else its last `context`."
+    )
 
 
 class PredictBatchResponse(BaseModel):
@@ -128,6 +142,7 @@ class AccuracyRequest(StrictBody):
     details: bool = Field(
         False, description="Also answer, for each predicted position, the guess and its probability."
     )
+    adapt: Adapt = False
 
 
 class AccuracyDetails(BaseModel):
@@ -141,15 +156,21 @@ class AccuracyDetails(BaseModel):
 
 class AccuracyResponse(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"accuracy": 0.25, "correct": 27, "total": 108}]}
+        json_schema_extra={
+            "examples": [{"accuracy": 0.25, "bits_per_char": 3.2, "correct": 27, "total": 108}]
+        }
     )
 
     accuracy: float = Field(description="correct / total, the share of positions ranked first.")
+    bits_per_char: float = Field(
+        description="The mean over the positions scored of -log2 of the probability the model gave "
+        "the actual character."
+    )
     correct: int
     total: int = Field(
         description="Positions scored: every character of the simplified text after its first "
-        "letter, each predicted from the (at most) context characters before it, as /predict-next "
-        "answers that text."
+        "letter, each predicted from the text before it as /predict-next answers that text (a "
+        "model that reads windows reads the `context` characters before it)."
     )
     details: AccuracyDetails | None = Field(None, description='Present when the request asks "details".')
 
@@ -197,7 +218,10 @@ class ModelInfo(BaseModel):
     n_hidden: int
     n_out: int
     parameters: int = Field(description="Number of weights.")
-    context: int = Field(description="Characters the model reads before each guess.")
+    context: int = Field(
+        description="Characters the model reads before each guess; 0: the whole text, from its "
+        "first character, with the state carried."
+    )
     hyperparameters: dict[str, Any]
     metrics: dict[str, SplitAccuracy]
     baseline: Baseline | None = None

@@ -5,6 +5,7 @@ Every body may name a model (GET /models); without a name the default one answer
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
@@ -71,11 +72,19 @@ ACCURACY_EXAMPLES: dict[str, Any] = {
 @router.post("/predict-next", response_model=PredictNextResponse)
 async def predict_next(
     body: Annotated[PredictNextRequest, Body(openapi_examples=PREDICT_EXAMPLES)],
+    request: Request,
     models: ModelsDep,
     batchers: BatchersDep,
+    limiter: EvaluationLimiterDep,
 ) -> Response:
     """The most probable next characters after the last `context` simplified characters of a text."""
     predictor = models.get(body.model)
+    if body.adapt:  # the weights adapt to this text alone: no cache, no shared pass
+        window = await run_in_threadpool(predictor.window, body.text)
+        ranking = await run_until_disconnect(
+            request.receive, predictor.adaptive_ranking, window, limiter=limiter
+        )
+        return prediction_response(window, ranking, body.top_k)
     # The one async handler, for throughput: a short text is windowed on the event loop (a
     # bounded amount of string work), a window seen before is answered from the cache, and
     # the others share forward passes with concurrent requests to the same model in its
@@ -136,13 +145,22 @@ async def measure_accuracy(
     # A long text costs seconds and tens of MB, so only a few run at once; the others wait on
     # the event loop, not in a pool thread, so they never starve the other endpoints. A client
     # that disconnects stops its work at the next forward pass.
+    predictor.check_adapt(body.adapt)
     if body.details:
         result, details = await run_until_disconnect(
-            request.receive, accuracy_details, predictor, body.text, limiter=limiter
+            request.receive,
+            partial(accuracy_details, predictor, body.text, adapt=body.adapt),
+            limiter=limiter,
         )
     else:
-        result = await run_until_disconnect(request.receive, predictor.accuracy, body.text, limiter=limiter)
+        result = await run_until_disconnect(
+            request.receive, partial(predictor.accuracy, body.text, adapt=body.adapt), limiter=limiter
+        )
         details = None
     return AccuracyResponse(
-        accuracy=result.accuracy, correct=result.correct, total=result.total, details=details
+        accuracy=result.accuracy,
+        bits_per_char=result.bits_per_char,
+        correct=result.correct,
+        total=result.total,
+        details=details,
     )
