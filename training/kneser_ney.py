@@ -166,7 +166,8 @@ def reference_probability(text: str, order: int, context: str, char: str) -> Fra
         if following:
             values = list(counts.values())
             d = discount(values.count(1), values.count(2))
-            p = (max(following.get(char, 0) - d, 0) + d * len(following) * p) / sum(following.values())
+            kept = max(following.get(char, 0) - d, Fraction(0))
+            p = (kept + d * len(following) * p) / sum(following.values())
     return p
 
 

@@ -73,7 +73,7 @@ def test_trigram_probability_uses_raw_counts_at_the_top_and_continuation_counts_
     d2 = Fraction(5, 5 + 2 * 2)
     # Continuation counts of the bigrams, from the 7 distinct trigrams: br, ra, ac, ca, ad, da
     # and ab 1 each (the first "ab" has nothing before it), so D1 = 7/7 = 1; after "r": ra 1.
-    p1_a_after_r = (max(1 - Fraction(1), 0) + Fraction(1) * 1 * P0_A) / 1
+    p1_a_after_r = (max(1 - Fraction(1), Fraction(0)) + Fraction(1) * 1 * P0_A) / 1
     # After "br": a 2, so T2(br) = 2 and N2(br) = 1.
     expected = (2 - d2) / 2 + d2 * 1 / 2 * p1_a_after_r
     assert expected == Fraction(1376, 1701)
