@@ -10,14 +10,17 @@ number of symbols w with a_k(h w) > 0, and D_k = n1 / (n1 + 2 n2), n1 and n2 bei
 of (k+1)-grams with a_k = 1 and a_k = 2. At the top order a_k is the count of h w in the text;
 below it, the continuation count: the number of distinct characters seen before h w. A context
 never seen (T_k(h) = 0) passes P_{k-1} on unchanged; under P_0 lies the uniform 1/27. Every
-count a_k >= 1 >= D_k, so each P_k sums to 1 over the 27 symbols.
+count a_k >= 1 >= D_k, so each P_k sums to 1 over the 27 symbols. The order, as the backoff
+n-gram's, is the number of characters read before a position: order 10 counts 11-grams.
 
 Why hand-written: no kept library offers it for characters in NumPy. nltk's
-`nltk.lm.KneserNeyInterpolated` computes the same kind of model one probability at a time in
-Python, recursing through dictionaries; at 780,000 characters, order 10 and 27 x 87,000
-probabilities to score it is orders of magnitude too slow (and nltk is no dependency). Here an
+`nltk.lm.KneserNeyInterpolated` (3.10.4) is no dependency, takes one discount for every order
+(0.1 unless told) rather than one estimated per order, and computes each probability in Python
+through dictionaries: fitted on only 50,000 characters of the book at context 10, it took 370 ms
+for the 27 probabilities of one position, about 9 hours for the 87,407 test positions. Here an
 n-gram is an exact int64 code (base 27: 11 symbols fit in 27^11 < 2^63), the counts come from
-np.unique, and a look-up is np.searchsorted; `reference_probability` is the formula read
+np.unique, and a look-up is np.searchsorted: at order 10, fitting on the 786,671 characters before
+the test split and scoring its 87,407 positions takes about 2 s. `reference_probability` is the formula read
 directly, one probability at a time, for the tests to hold the fast path to.
 """
 
