@@ -63,10 +63,10 @@ def zstd_size(data: bytes) -> int:
 
 
 COMPRESSORS = (
-    Compressor("bzip2", "bz2.compress(data, 9)", None, "", lambda data: len(bz2.compress(data, 9))),
+    Compressor("bzip2", "bzip2 -9 (Python's bz2)", None, "", lambda data: len(bz2.compress(data, 9))),
     Compressor(
         "xz",
-        "lzma.compress(data, preset=9 | PRESET_EXTREME)",
+        "xz -9e (Python's lzma)",
         None,
         "",
         lambda data: len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)),

@@ -7,11 +7,12 @@ order. For the k characters h before a position (k = order at the top) and each 
 
 where h' is h without its first character, T_k(h) = sum over w of a_k(h w), N_k(h) = the
 number of symbols w with a_k(h w) > 0, and D_k = n1 / (n1 + 2 n2), n1 and n2 being the number
-of (k+1)-grams with a_k = 1 and a_k = 2. At the top order a_k is the count of h w in the text;
-below it, the continuation count: the number of distinct characters seen before h w. A context
-never seen (T_k(h) = 0) passes P_{k-1} on unchanged; under P_0 lies the uniform 1/27. Every
-count a_k >= 1 >= D_k, so each P_k sums to 1 over the 27 symbols. The order, as the backoff
-n-gram's, is the number of characters read before a position: order 10 counts 11-grams.
+of (k+1)-grams with a_k = 1 and a_k = 2 (1/2 where n1 = 0, so that no probability is 0). At the
+top order a_k is the count of h w in the text; below it, the continuation count: the number of
+distinct characters seen before h w. A context never seen (T_k(h) = 0) passes P_{k-1} on
+unchanged; under P_0 lies the uniform 1/27. Every count a_k >= 1 >= D_k > 0, so each P_k is
+positive and sums to 1 over the 27 symbols. The order, as the backoff n-gram's, is the number of
+characters read before a position: order 10 counts 11-grams.
 
 Why hand-written: no kept library offers it for characters in NumPy. nltk's
 `nltk.lm.KneserNeyInterpolated` (3.10.4) is no dependency, takes one discount for every order
@@ -60,8 +61,10 @@ class KneserNey:
 
 
 def discount(n1: int, n2: int) -> Fraction:
-    """D = n1 / (n1 + 2 n2), from the number of counts equal to 1 and to 2; 0 when there are none."""
-    return Fraction(n1, n1 + 2 * n2) if n1 + n2 else Fraction(0)
+    """D = n1 / (n1 + 2 n2), from the number of counts equal to 1 and to 2. Without a count of 1
+    (a tiny or repetitive text) the formula gives 0, and every symbol never seen after a seen
+    context would get probability 0 (infinite bits): D = 1/2 there instead."""
+    return Fraction(n1, n1 + 2 * n2) if n1 else Fraction(1, 2)
 
 
 def gram_codes(indices: Codes, length: int) -> Codes:

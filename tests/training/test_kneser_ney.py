@@ -128,6 +128,18 @@ def test_the_fast_path_is_the_reference_and_sums_to_one(seed: int) -> None:
             assert p[row, ALPHABET.index(char)] == pytest.approx(float(exact), rel=1e-13, abs=0)
 
 
+def test_a_text_without_singletons_still_gives_every_symbol_a_positive_probability() -> None:
+    # "abc" 10 times: every count is at least 9, so n1 = 0 and the formula's D = 0 would give
+    # 0 to "a" after "ab"; D = 1/2 keeps it positive: (0 + 1/2 * 1 * P1(a | b)) / 9.
+    assert kneser_ney.discount(0, 7) == Fraction(1, 2)
+    assert kneser_ney.discount(3, 0) == Fraction(1)
+    p = kneser_ney.probabilities(kneser_ney.fit(encode("abc" * 10), 2), encode("abab"), Positions(2, 4))
+    assert p.min() > 0 and np.allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-14)
+    exact = kneser_ney.reference_probability("abc" * 10, 2, "ab", "a")
+    assert p[0, ALPHABET.index("a")] == pytest.approx(float(exact), rel=1e-13, abs=0)
+    assert 0 < exact < Fraction(1, 18)
+
+
 def test_an_order_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match=r"order: must be in 0\.\.12, got 13"):
         kneser_ney.fit(encode(TEXT), 13)
