@@ -46,13 +46,13 @@ class Compressor:
     size: Callable[[bytes], int]  # bytes of the compressed data
 
 
-def archive_size(command: list[str], data: bytes) -> int:
+def archive_size(command: list[str], archive: str, data: bytes) -> int:
     """Bytes of the archive `command` writes from a file named "text" holding `data`, in a fresh
-    directory (the same name and directory each time, so the headers cancel in a difference)."""
+    directory (the same names each time, so the headers cancel in a difference)."""
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "text").write_bytes(data)
         subprocess.run(command, cwd=scratch, check=True, capture_output=True)
-        return (Path(scratch) / "archive").stat().st_size
+        return (Path(scratch) / archive).stat().st_size
 
 
 def zstd_size(data: bytes) -> int:
@@ -77,14 +77,14 @@ COMPRESSORS = (
         "7zz a -m0=PPMd:o=8:mem=1g",
         "7zz",
         "7zip",
-        lambda data: archive_size(["7zz", "a", "-m0=PPMd:o=8:mem=1g", "archive", "text"], data),
+        lambda data: archive_size(["7zz", "a", "-m0=PPMd:o=8:mem=1g", "a.7z", "text"], "a.7z", data),
     ),
     Compressor(
         "zpaq",
         "zpaq a -m5",
         "zpaq",
         "zpaq",
-        lambda data: archive_size(["zpaq", "a", "archive", "text", "-m5"], data),
+        lambda data: archive_size(["zpaq", "a", "a.zpaq", "text", "-m5"], "a.zpaq", data),
     ),
 )
 

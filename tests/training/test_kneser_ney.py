@@ -147,7 +147,7 @@ def test_an_order_out_of_range_is_refused() -> None:
 
 @pytest.mark.corpus
 def test_the_real_test_split_figures() -> None:
-    """The figures docs/model.md states, each probability distribution summing to 1 (4 s)."""
+    """The figures docs/model.md states, each distribution summing to 1 (4 s on an idle machine)."""
     corpus = os.environ.get("CHAR_RNN_CORPUS")
     if not corpus or not Path(corpus).is_file():
         pytest.skip("CHAR_RNN_CORPUS is not set to an existing file")
