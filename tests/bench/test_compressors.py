@@ -3,6 +3,7 @@ the package that brings it."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def test_missing_tools_are_skipped_and_named(
 ) -> None:
     (tmp_path / "book.txt").write_text("Natural selection acts by the preservation of variations. " * 20)
     (tmp_path / "prose.txt").write_text("It was the best of times, it was the worst of times.")
-    monkeypatch.setattr(compressors.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(shutil, "which", lambda tool: None)
     arguments = [
         "--corpus",
         str(tmp_path / "book.txt"),
