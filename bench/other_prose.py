@@ -3,9 +3,9 @@
 python -m bench.other_prose --text FILE [--text FILE ...] [--artifact DIR ...] [--corpus PATH]
 
 Every position of the simplified text after its first letter is predicted from the text before
-it, as /predict-next answers (model.accuracy.evaluate); the n-gram is fitted on all the book
-before the test split, as in every manifest, and guesses the same positions. The project ships
-no such text; docs/model.md names the one measured (Debian's `fortunes` quotations).
+it, as /predict-next answers (model.accuracy.evaluate); the n-grams (backoff and Kneser-Ney) are
+fitted on all the book before the test split, as in every manifest, and guess the same positions.
+The project ships no such text; docs/model.md names the one measured (Debian's `fortunes` quotations).
 """
 
 from __future__ import annotations
@@ -16,9 +16,14 @@ from pathlib import Path
 from model.accuracy import evaluate, text_positions
 from model.alphabet import encode, simplify
 from model.artifact import load
-from training import baseline
+from training import baseline, kneser_ney
 from training.data import default_corpus_path, evaluation_splits, read_corpus
 from training.evaluate import default_artifacts
+
+
+def read_prose(paths: list[Path]) -> str:
+    """The files' text, joined by spaces and simplified."""
+    return simplify(" ".join(path.read_text(encoding="utf-8", errors="replace") for path in paths))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,13 +34,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     book, _ = read_corpus(args.corpus or default_corpus_path())
     ngram = baseline.fit(book[: evaluation_splits(len(book))["test"].start])
-    prose = simplify(" ".join(path.read_text(encoding="utf-8", errors="replace") for path in args.text))
+    prose = read_prose(args.text)
     indices = encode(prose)
     positions = text_positions(indices)
     if positions is None:
         parser.error("--text: no letters to predict")
     reference = baseline.evaluate(ngram, prose, positions)
-    print(f"{len(prose):,} characters; order-{ngram.order} n-gram: {reference.accuracy:.4f}", flush=True)
+    test_start = evaluation_splits(len(book))["test"].start
+    kn = kneser_ney.evaluate(kneser_ney.fit(encode(book[:test_start]), ngram.order), indices, positions)
+    print(
+        f"{len(prose):,} characters; order-{ngram.order} n-gram: {reference.accuracy:.4f}; "
+        f"Kneser-Ney: {kn.accuracy:.4f}, {kn.bits_per_char:.3f} bits/char",
+        flush=True,
+    )
     for path in args.artifact or default_artifacts():
         artifact = load(path)
         measured = evaluate(artifact.model, indices, positions)

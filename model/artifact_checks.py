@@ -155,7 +155,8 @@ def _check_hyperparameters(path: Path, hyperparameters: object, context: int) ->
 
 
 def _check_measurements(path: Path, manifest: dict[str, Any]) -> None:
-    """metrics and the baseline: ratios in [0, 1], counts that match the recorded positions."""
+    """metrics and the baseline (both n-grams): ratios in [0, 1], counts that match the recorded
+    positions."""
     data = manifest.get("data", {})
     if not isinstance(data, dict):
         raise ArtifactError(f"{path}: data must be an object")
@@ -167,10 +168,16 @@ def _check_measurements(path: Path, manifest: dict[str, Any]) -> None:
     metrics, baseline = manifest["metrics"], manifest.get("baseline", {})
     if not isinstance(metrics, dict) or not isinstance(baseline, dict):
         raise ArtifactError(f"{path}: metrics and baseline must be objects")
+    kneser_ney = baseline.get("kneser_ney", {})
+    if not isinstance(kneser_ney, dict):
+        raise ArtifactError(f"{path}: baseline.kneser_ney must be an object")
     recorded = {f"metrics.{split}": value for split, value in metrics.items()}
     recorded |= {f"baseline.{split}": value for split, value in baseline.items() if split in data}
+    recorded |= {
+        f"baseline.kneser_ney.{split}": value for split, value in kneser_ney.items() if split in data
+    }
     for name, record in recorded.items():
-        problem = _record_problem(record, data.get(name.split(".", 1)[1]))
+        problem = _record_problem(record, data.get(name.rsplit(".", 1)[1]))
         if problem:
             raise ArtifactError(f"{path}: {name}: {problem}")
 

@@ -187,13 +187,21 @@ class SplitAccuracy(BaseModel):
     samples: int = Field(ge=0, description="Positions scored.")
 
 
-class Baseline(BaseModel):
-    """The n-gram the model is measured against, on the same positions."""
+class NGramFigures(BaseModel):
+    """One n-gram's figures on the same positions as the model."""
 
     method: str
     order: int = Field(ge=0, description="Longest context the n-gram reads.")
     validation: SplitAccuracy | None = None
     test: SplitAccuracy
+
+
+class Baseline(NGramFigures):
+    """The backoff n-gram the model is measured against, on the same positions, and the
+    interpolated Kneser-Ney n-gram's figures with bits per character."""
+
+    # Absent, not null, where the manifest records none (those written before it was measured).
+    kneser_ney: NGramFigures | None = Field(None, exclude_if=lambda value: value is None)
 
 
 class RecordedAccuracy(BaseModel):

@@ -1,11 +1,16 @@
-"""The bar to beat: a backoff character n-gram, on the same split and positions as the models.
+"""The bars to beat: two character n-grams, on the same split and positions as the models.
 
 python -m training.baseline [--corpus PATH] [--order 10]
 
-For each position the n-gram guesses the character that most often followed the longest
-context (up to `order` characters before the position) that the training text holds; with
-no such context it backs off to a shorter one, down to the most frequent character. It is
-written by hand because it is twenty lines and no kept library offers this exact rule.
+The backoff n-gram guesses, for each position, the character that most often followed the
+longest context (up to `order` characters before the position) that the training text holds;
+with no such context it backs off to a shorter one, down to the most frequent character. It is
+written by hand because it is twenty lines and no kept library offers this exact rule. It gives
+no probabilities, so no bits per character.
+
+The interpolated Kneser-Ney n-gram (training/kneser_ney.py) gives probabilities: accuracy and
+bits per character. Both are fitted on all the text before each split; `bars` measures both and
+`Bars.section` is the manifest's "baseline" section.
 """
 
 from __future__ import annotations
@@ -17,9 +22,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.accuracy import Accuracy, Positions
+from model.alphabet import encode
+from training import kneser_ney
 from training.data import CorpusNotFoundError, default_corpus_path, evaluation_splits, read_corpus
 
 DEFAULT_ORDER = 10
+METHOD = "backoff character n-gram, fitted on all the text before each split"
+KNESER_NEY_METHOD = (
+    "interpolated Kneser-Ney character n-gram (one absolute discount per order, n1/(n1+2 n2)), "
+    "fitted on all the text before each split"
+)
 
 
 @dataclass(frozen=True)
@@ -75,20 +87,53 @@ def on_splits(text: str, splits: dict[str, Positions], order: int = DEFAULT_ORDE
     }
 
 
+@dataclass(frozen=True)
+class Bars:
+    """Both n-grams' figures on each split, at one order."""
+
+    order: int
+    backoff: dict[str, Accuracy]
+    kneser_ney: dict[str, Accuracy]
+
+    def section(self) -> dict[str, Any]:
+        """The manifest's "baseline": the backoff n-gram's figures, and the Kneser-Ney's under
+        "kneser_ney" in the same form with bits per character."""
+        return {
+            "method": METHOD,
+            "order": self.order,
+            **{split: record(accuracy) for split, accuracy in self.backoff.items()},
+            "kneser_ney": {
+                "method": KNESER_NEY_METHOD,
+                "order": self.order,
+                **{split: accuracy.as_dict() for split, accuracy in self.kneser_ney.items()},
+            },
+        }
+
+
+def bars(text: str, splits: dict[str, Positions], order: int = DEFAULT_ORDER) -> Bars:
+    """Both n-grams on each split of the simplified text, each fitted on the text before it."""
+    return Bars(order, on_splits(text, splits, order), kneser_ney.on_splits(encode(text), splits, order))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.baseline", description=__doc__)
     parser.add_argument("--corpus", default=None, help="corpus file (default: $CHAR_RNN_CORPUS)")
     parser.add_argument("--order", type=int, default=DEFAULT_ORDER, help="longest context (default: 10)")
     args = parser.parse_args(argv)
-    if args.order < 0:
-        parser.error("--order must be >= 0")
+    if not 0 <= args.order <= kneser_ney.MAX_ORDER:
+        parser.error(f"--order must be in 0..{kneser_ney.MAX_ORDER}")
     try:
         text, _ = read_corpus(args.corpus or default_corpus_path())
     except CorpusNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for split, accuracy in on_splits(text, evaluation_splits(len(text)), args.order).items():
-        print(f"order-{args.order} n-gram, {split}: {accuracy.accuracy:.4f} on {accuracy.total:,} positions")
+    measured = bars(text, evaluation_splits(len(text)), args.order)
+    for split, accuracy in measured.backoff.items():
+        kn = measured.kneser_ney[split]
+        print(
+            f"{split} ({accuracy.total:,} positions), order {args.order}: backoff n-gram "
+            f"{accuracy.accuracy:.4f}; Kneser-Ney {kn.accuracy:.4f}, {kn.bits_per_char:.3f} bits/char"
+        )
     return 0
 
 

@@ -1,5 +1,5 @@
-"""Recompute an artifact's recorded metrics from its weights, beside the n-gram's on the same
-positions, and say whether they match the manifest.
+"""Recompute an artifact's recorded metrics from its weights, beside the backoff and the
+Kneser-Ney n-grams' on the same positions, and say whether they match the manifest.
 
 python -m training.evaluate [--artifact DIR ...] [--corpus PATH]
 """
@@ -7,6 +7,7 @@ python -m training.evaluate [--artifact DIR ...] [--corpus PATH]
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from tqdm import tqdm
 
 from model.accuracy import Accuracy, Positions, agrees, evaluate
 from model.artifact import DEFAULT_ARTIFACT, Artifact, ArtifactError, load
-from training import baseline
+from training import baseline, kneser_ney
 from training.data import CorpusNotFoundError, default_corpus_path, encode_text, read_corpus
 
 
@@ -86,7 +87,29 @@ def ngram_part(manifest: dict[str, Any], text: str, split: str) -> tuple[str, li
     reference = baseline.evaluate(baseline.fit(text[: positions.start], order), text, positions)
     part = f"; order-{order} n-gram {reference.accuracy:.4f} on the same positions"
     recorded = manifest["baseline"][split]
-    return part, [] if baseline.record(reference) == recorded else [f"manifest n-gram: {recorded}"]
+    problems = [] if baseline.record(reference) == recorded else [f"manifest n-gram: {recorded}"]
+    kn_part, kn_problems = kneser_ney_part(manifest, text, split)
+    return part + kn_part, problems + kn_problems
+
+
+def kneser_ney_part(manifest: dict[str, Any], text: str, split: str) -> tuple[str, list[str]]:
+    """ "; Kneser-Ney order-N A, B bits/char", computed from the corpus whether or not the
+    manifest records it (manifests written before it was measured do not), and checked where it does."""
+    positions = Positions.from_dict(manifest["data"][split])
+    recorded = manifest["baseline"].get("kneser_ney", {})
+    order = int(recorded.get("order", baseline.DEFAULT_ORDER))
+    measured = kneser_ney_on(text, positions.start, positions.end, order)
+    part = f"; Kneser-Ney order-{order} {measured.accuracy:.4f}, {measured.bits_per_char:.3f} bits/char"
+    if split in recorded and not agrees(recorded[split], measured):
+        return part, [f"manifest Kneser-Ney: {recorded[split]}"]
+    return part, []
+
+
+@functools.lru_cache(maxsize=8)
+def kneser_ney_on(text: str, start: int, end: int, order: int) -> Accuracy:
+    """The Kneser-Ney n-gram fitted on text[:start], at start..end: every artifact shares the splits."""
+    indices = encode_text(text)
+    return kneser_ney.evaluate(kneser_ney.fit(indices[:start], order), indices, Positions(start, end))
 
 
 def flagged(line: str, problems: list[str]) -> str:

@@ -79,21 +79,17 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
 def measurements(
     config: TrainingConfig, text: str, indices: Any, data: dict[str, Positions], trained: Trained
 ) -> dict[str, Any]:
-    """metrics (the shipped weights on the splits of trained.measured), the n-gram on the same
+    """metrics (the shipped weights on the splits of trained.measured), both n-grams on the same
     positions, and the sentence that reads them. With a refit, the chosen model's validation
     figure goes in the refit section: it is no figure of the shipped weights."""
     network = ARCHITECTURES[config.architecture]
     model = LanguageModel(network, trained.params, config.context)
     metrics = {split: evaluate_split(model, indices, data[split]) for split in trained.measured}
-    reference = baseline.on_splits(text, {split: data[split] for split in ("validation", "test")})
+    reference = baseline.bars(text, {split: data[split] for split in ("validation", "test")})
     measured: dict[str, Any] = {
         "metrics": {split: accuracy.as_dict() for split, accuracy in metrics.items()},
-        "baseline": {
-            "method": "backoff character n-gram, fitted on all the text before each split",
-            "order": baseline.DEFAULT_ORDER,
-            **{split: baseline.record(accuracy) for split, accuracy in reference.items()},
-        },
-        "sentence": sentence(network.description, config.context, metrics["test"], reference["test"]),
+        "baseline": reference.section(),
+        "sentence": sentence(network.description, config.context, metrics["test"], reference.backoff["test"]),
     }
     if trained.chosen is not None:
         chosen = LanguageModel(network, trained.chosen, config.context)

@@ -54,6 +54,15 @@ def test_the_untouched_copy_loads(small_artifact: Path, tmp_path: Path) -> None:
             {"metrics": {"test": {"accuracy": 0.3, "bits_per_char": -2.0}}},
             r"metrics\.test: bits_per_char must be a finite number >= 0, got -2\.0",
         ),
+        ({"baseline": {"kneser_ney": [0.7]}}, r"baseline\.kneser_ney must be an object"),
+        (
+            {"baseline": {"kneser_ney": {"test": {"accuracy": 0.7, "bits_per_char": 1.3, "samples": 5}}}},
+            r"baseline\.kneser_ney\.test: samples 5 differs from the \d+ positions in data",
+        ),
+        (
+            {"baseline": {"kneser_ney": {"validation": {"accuracy": 0.7, "bits_per_char": -1}}}},
+            r"baseline\.kneser_ney\.validation: bits_per_char must be a finite number >= 0",
+        ),
         ({"n_out": 28}, r"n_out must be 27, the alphabet's size"),
         ({"hyperparameters": [10]}, r"hyperparameters must be an object"),
     ],

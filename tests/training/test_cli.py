@@ -15,7 +15,7 @@ from model.accuracy import Positions, evaluate
 from model.alphabet import ALPHABET_SIZE, encode
 from model.artifact import load
 from tests.utils.tiny_training import CONFIG
-from training import baseline, checkpoint, chunks
+from training import baseline, checkpoint, chunks, kneser_ney
 from training.cli import flag, interrupted, parse_config
 from training.config import TrainingConfig, resolve
 from training.data import read_corpus
@@ -102,7 +102,13 @@ def test_evaluate_prints_each_split_beside_the_n_gram(
         )
         if split != "train":
             ngram = baseline.evaluate(baseline.fit(text[: positions.start]), text, positions)
-            line += f"; order-10 n-gram {ngram.accuracy:.4f} on the same positions"
+            kn = kneser_ney.evaluate(
+                kneser_ney.fit(encode(text[: positions.start]), 10), encode(text), positions
+            )
+            line += (
+                f"; order-10 n-gram {ngram.accuracy:.4f} on the same positions; Kneser-Ney order-10 "
+                f"{kn.accuracy:.4f}, {kn.bits_per_char:.3f} bits/char"
+            )
         expected.append(line)
     assert result.stdout.splitlines() == expected
 

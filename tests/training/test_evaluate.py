@@ -17,7 +17,7 @@ from model.alphabet import encode
 from model.artifact import load
 from tests.utils.attacks import edit_manifest, read_manifest
 from tests.utils.tiny_training import CONFIG, SAMPLE
-from training import baseline, pipeline
+from training import baseline, kneser_ney, pipeline
 from training import evaluate as evaluate_module
 
 TEXT = SAMPLE * 8
@@ -44,6 +44,11 @@ def ngram(split: Positions) -> float:
     return baseline.evaluate(baseline.fit(TEXT[: split.start]), TEXT, split).accuracy
 
 
+def kn(split: Positions) -> str:
+    measured = kneser_ney.evaluate(kneser_ney.fit(encode(TEXT[: split.start]), 10), encode(TEXT), split)
+    return f"; Kneser-Ney order-10 {measured.accuracy:.4f}, {measured.bits_per_char:.3f} bits/char"
+
+
 def test_a_refitted_artifact_matches_and_names_the_text_it_trained_on(
     refitted: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -55,11 +60,11 @@ def test_a_refitted_artifact_matches_and_names_the_text_it_trained_on(
     chosen = manifest["refit"]["validation_before_refit"]
     assert lines == [
         f"out test: accuracy {measured.accuracy:.4f}, {measured.bits_per_char:.3f} bits/char on 144 "
-        f"positions; order-10 n-gram {ngram(test):.4f} on the same positions",
+        f"positions; order-10 n-gram {ngram(test):.4f} on the same positions{kn(test)}",
         f"out validation: trained on by these weights, not measured; the epoch-3 model chosen before "
         f"the refit: accuracy {chosen['accuracy']:.4f}, {chosen['bits_per_char']:.3f} bits/char on 72 "
         f"positions (recorded: its weights are not shipped); order-10 n-gram {ngram(validation):.4f} "
-        "on the same positions",
+        f"on the same positions{kn(validation)}",
     ]
 
 
@@ -78,3 +83,32 @@ def test_a_refitted_manifest_that_disagrees_is_flagged(
     assert lines[0].endswith(f"(manifest: {wrong_test['test']})")
     assert lines[1].startswith("MISMATCH out validation: trained on by these weights, not measured")
     assert lines[1].endswith("(manifest n-gram: {'accuracy': 0.5, 'samples': 72})")
+
+
+def test_a_wrong_kneser_ney_figure_is_flagged(
+    refitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edited = shutil.copytree(refitted, tmp_path / "out")
+    shutil.copy(refitted.parent / "corpus.txt", tmp_path / "corpus.txt")
+    manifest = read_manifest(refitted)
+    wrong = {"accuracy": 0.5, "bits_per_char": 1.0, "samples": 144}
+    kneser_ney_figures = {**manifest["baseline"]["kneser_ney"], "test": wrong}
+    edit_manifest(edited, baseline={**manifest["baseline"], "kneser_ney": kneser_ney_figures})
+    status, lines = run_evaluate(edited, capsys)
+    assert status == 1
+    assert lines[0].startswith("MISMATCH out test: accuracy ")
+    assert lines[0].endswith(f"(manifest Kneser-Ney: {wrong})")
+    assert not lines[1].startswith("MISMATCH")
+
+
+def test_a_manifest_without_kneser_ney_figures_gets_them_computed(
+    refitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edited = shutil.copytree(refitted, tmp_path / "out")
+    shutil.copy(refitted.parent / "corpus.txt", tmp_path / "corpus.txt")
+    manifest = read_manifest(refitted)
+    older = {key: value for key, value in manifest["baseline"].items() if key != "kneser_ney"}
+    edit_manifest(edited, baseline=older)
+    status, lines = run_evaluate(edited, capsys)
+    assert status == 0
+    assert lines[0].endswith(kn(Positions(1304, 1448)))

@@ -72,7 +72,7 @@ def build_artifact(
     splits = {"train": trained_positions(train_span, context), **evaluation_splits(len(indices))}
     model = LanguageModel(network, params, context)
     measured = {split: evaluate(model, indices, positions) for split, positions in splits.items()}
-    reference = baseline.on_splits(SAMPLE_TEXT, evaluation_splits(len(indices)))
+    reference = baseline.bars(SAMPLE_TEXT, evaluation_splits(len(indices)))
     manifest = {
         "name": name or f"test-{architecture}-{n_hidden}",
         "architecture": architecture,
@@ -91,11 +91,7 @@ def build_artifact(
         "history": history,
         "data": {split: positions.as_dict() for split, positions in splits.items()},
         "metrics": {split: accuracy.as_dict() for split, accuracy in measured.items()},
-        "baseline": {
-            "method": "backoff character n-gram, fitted on all the text before each split",
-            "order": baseline.DEFAULT_ORDER,
-            **{split: baseline.record(accuracy) for split, accuracy in reference.items()},
-        },
-        "sentence": sentence(network.description, context, measured["test"], reference["test"]),
+        "baseline": reference.section(),
+        "sentence": sentence(network.description, context, measured["test"], reference.backoff["test"]),
     }
     return save(directory, params, manifest)
