@@ -112,6 +112,7 @@ def score(z: NDArray[np.float64], targets: Indices) -> Accuracy:
 
 
 OnPass = Callable[[Indices, NDArray[np.float64]], None]
+Evaluator = Callable[..., "Accuracy"]  # evaluate's arguments: (model, indices, positions, on_chunk, on_pass)
 
 
 def evaluate(
@@ -167,16 +168,21 @@ def evaluate_stream(
 
 
 def evaluate_split(
-    model: LanguageModel, indices: Indices, split: Positions, on_chunk: Callable[[int], None] | None = None
+    model: LanguageModel,
+    indices: Indices,
+    split: Positions,
+    on_chunk: Callable[[int], None] | None = None,
+    evaluator: Evaluator | None = None,
 ) -> Accuracy:
     """The model on the positions of a split of the book. A model that reads windows reads the
     `context` characters before each; a model that reads whole texts reads the split as a text
     of its own, from the character before its first position: the prediction at each position
     depends on the split's text before it, never on the text that the model trained on."""
+    evaluator = evaluator or evaluate
     if not model.reads_text:
-        return evaluate(model, indices, split, on_chunk)
+        return evaluator(model, indices, split, on_chunk)
     text = indices[split.start - 1 : split.end]
-    return evaluate(model, text, Positions(1, len(text)), on_chunk)
+    return evaluator(model, text, Positions(1, len(text)), on_chunk)
 
 
 @dataclass(frozen=True)
@@ -187,9 +193,6 @@ class Guesses:
     start: int
     guesses: Indices
     probabilities: NDArray[np.float64]
-
-
-Evaluator = Callable[..., Accuracy]  # evaluate's arguments: (model, indices, positions, on_chunk, on_pass)
 
 
 def guesses(

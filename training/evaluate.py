@@ -16,21 +16,29 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from model.accuracy import Accuracy, Positions, agrees, evaluate
+from model.accuracy import Accuracy, Evaluator, Positions, agrees, evaluate_split
 from model.artifact import DEFAULT_ARTIFACT, Artifact, ArtifactError, load
+from model.dynamic import evaluate_adaptive
 from training import baseline, kneser_ney
 from training.data import CorpusNotFoundError, default_corpus_path, encode_text, read_corpus
 
 
-def measure(artifact: Artifact, indices: NDArray[np.int64], positions: Positions, label: str) -> Accuracy:
-    """model.accuracy.evaluate with a progress bar on stderr (silent when it is not a terminal)."""
+def measure(
+    artifact: Artifact,
+    indices: NDArray[np.int64],
+    positions: Positions,
+    label: str,
+    evaluator: Evaluator | None = None,
+) -> Accuracy:
+    """model.accuracy.evaluate_split (or, with evaluator, model/dynamic.py's adaptive reading)
+    with a progress bar on stderr (silent when it is not a terminal)."""
     total = positions.end - positions.start
     with tqdm(total=total, desc=label, unit="pos", disable=None, leave=False) as bar:
 
         def advance(done: int) -> None:
             bar.update(done - bar.n)
 
-        return evaluate(artifact.model, indices, positions, on_chunk=advance)
+        return evaluate_split(artifact.model, indices, positions, advance, evaluator)
 
 
 def report(artifact: Artifact, text: str, indices: NDArray[np.int64]) -> list[str]:
@@ -39,6 +47,9 @@ def report(artifact: Artifact, text: str, indices: NDArray[np.int64]) -> list[st
     the recorded figure of the model chosen before the refit, whose weights are not shipped."""
     manifest: dict[str, Any] = artifact.manifest
     lines = [model_line(artifact, text, indices, split) for split in manifest["metrics"]]
+    lines += [
+        adaptive_line(artifact, indices, split) for split in manifest.get("adaptive", {}).get("metrics", {})
+    ]
     baseline_splits = manifest.get("baseline", {})
     for split in [key for key in baseline_splits if key in manifest["data"]]:
         if split not in manifest["metrics"]:
@@ -63,6 +74,24 @@ def model_line(artifact: Artifact, text: str, indices: NDArray[np.int64], split:
     if not agrees(recorded, measured):
         problems.append(f"manifest: {recorded}")
     return flagged(line, problems)
+
+
+def adaptive_line(artifact: Artifact, indices: NDArray[np.int64], split: str) -> str:
+    """The shipped weights read adaptively (dynamic evaluation) on one split."""
+    manifest: dict[str, Any] = artifact.manifest
+    adaptive = manifest["adaptive"]
+    positions = Positions.from_dict(manifest["data"][split])
+    evaluator = functools.partial(
+        evaluate_adaptive, segment=adaptive["segment"], learning_rate=adaptive["learning_rate"]
+    )
+    measured = measure(artifact, indices, positions, f"{artifact.name} {split} adaptive", evaluator)
+    line = (
+        f"{artifact.name} {split}, adaptive (dynamic evaluation, segments of {adaptive['segment']}, "
+        f"learning rate {adaptive['learning_rate']}): accuracy {measured.accuracy:.4f}, "
+        f"{measured.bits_per_char:.3f} bits/char on {measured.total:,} positions"
+    )
+    recorded = adaptive["metrics"][split]
+    return flagged(line, [] if agrees(recorded, measured) else [f"manifest: {recorded}"])
 
 
 def trained_on_line(artifact: Artifact, text: str, split: str) -> str:

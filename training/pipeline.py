@@ -14,14 +14,16 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from model import artifact, artifact_weights
+from model import artifact, artifact_weights, dynamic
 from model.accuracy import Positions, evaluate_split, sentence
 from model.alphabet import ALPHABET_SIZE
+from model.dynamic import evaluate_adaptive
 from model.language_model import ARCHITECTURES, LanguageModel
 from model.version import package_version
 from training import baseline, checkpoint, plot
@@ -91,6 +93,18 @@ def measurements(
         "baseline": reference.section(),
         "sentence": sentence(network.description, config.context, metrics["test"], reference.backoff["test"]),
     }
+    if model.reads_text:
+        evaluator = partial(evaluate_adaptive, segment=dynamic.SEGMENT, learning_rate=dynamic.LEARNING_RATE)
+        adaptive = {
+            split: evaluate_split(model, indices, data[split], None, evaluator) for split in trained.measured
+        }
+        measured["adaptive"] = {
+            "method": "dynamic evaluation: one SGD step on each segment's loss after it is scored, "
+            "on a copy of the weights",
+            "segment": dynamic.SEGMENT,
+            "learning_rate": dynamic.LEARNING_RATE,
+            "metrics": {split: accuracy.as_dict() for split, accuracy in adaptive.items()},
+        }
     if trained.chosen is not None:
         chosen = LanguageModel(network, trained.chosen, config.context)
         validation = evaluate_split(chosen, indices, data["validation"]).as_dict()
