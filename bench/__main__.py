@@ -1,4 +1,4 @@
-"""python -m bench [--only training|recipe|serving ...]: every benchmark in turn, with the
+"""python -m bench [--only training|recipe|serving|arithmetic ...]: every benchmark in turn, with the
 machine's description, each figure next to its goal."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import machine, recipe, serving, training_step
+from bench import arithmetic, machine, recipe, serving, training_step
 from model.artifact import DEFAULT_ARTIFACT
 
-SECTIONS = ("training", "recipe", "serving")
+SECTIONS = ("training", "recipe", "serving", "arithmetic")
 
 
 def heading(title: str) -> None:
@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     if "serving" in chosen:
         heading("3 and 4. serving: python -m service under load, and its peak memory")
         print("\n".join(serving.report(serving.measure(args.serving_seconds, args.artifact))), flush=True)
+    if "arithmetic" in chosen:
+        heading("5. the default model served at the speed of its arithmetic (ratios to its bare LSTM step)")
+        print("\n".join(arithmetic.report(arithmetic.measure(args.serving_seconds))), flush=True)
     heading("done")
     print(f"{time.perf_counter() - started:.0f} s in all; load average now {machine.load_average()}")
     return 0

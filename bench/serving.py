@@ -61,10 +61,12 @@ BATCH = Scenario(f"POST /predict-next/batch, {BATCH_TEXTS} texts", "/predict-nex
 
 
 @contextlib.contextmanager
-def running_server(artifact: str, log: Path, workers: int = 1) -> Iterator[ServerProcess]:
+def running_server(
+    artifact: str | None, log: Path, workers: int = 1, **extra_env: str
+) -> Iterator[ServerProcess]:
     """The tests' `python -m service` process, stopped with SIGTERM so that it shuts down as deployed."""
     with tests_running_server(
-        artifact, log, stop_signal=signal.SIGTERM, timeout=60, WORKERS=str(workers)
+        artifact, log, stop_signal=signal.SIGTERM, timeout=60, WORKERS=str(workers), **extra_env
     ) as server:
         yield server
 
