@@ -28,7 +28,9 @@ JSON_VALUES = st.recursive(
 CONTENT_TYPES = st.sampled_from(
     [None, "application/json", "application/octet-stream", "text/plain", "application/x-www-form-urlencoded"]
 )
-HEADER_LENGTHS = st.none() | st.text(st.characters(max_codepoint=255), max_size=12) | st.integers(-5, 500).map(str)
+HEADER_LENGTHS = (
+    st.none() | st.text(st.characters(max_codepoint=255), max_size=12) | st.integers(-5, 500).map(str)
+)
 TENSORS = st.fixed_dictionaries(
     {"name": st.sampled_from(["text", "x"]) | st.text(max_size=5)},
     optional={
@@ -42,8 +44,10 @@ REQUESTS = st.fixed_dictionaries(
     {"inputs": st.lists(TENSORS, max_size=3) | JSON_VALUES},
     optional={"id": JSON_VALUES, "parameters": JSON_VALUES, "outputs": JSON_VALUES},
 )
-BODIES = st.binary(max_size=300) | JSON_VALUES.map(json.dumps).map(str.encode) | REQUESTS.map(
-    lambda request: json.dumps(request).encode()
+BODIES = (
+    st.binary(max_size=300)
+    | JSON_VALUES.map(json.dumps).map(str.encode)
+    | REQUESTS.map(lambda request: json.dumps(request).encode())
 )
 
 

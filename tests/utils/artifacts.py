@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from model import lstm_lm, rnn
-from model.accuracy import evaluate, sentence
+from model.accuracy import evaluate, evaluate_split, sentence
 from model.alphabet import ALPHABET_SIZE, encode, simplify
 from model.artifact import save
 from model.language_model import ARCHITECTURES, LanguageModel, Params
@@ -93,5 +93,52 @@ def build_artifact(
         "metrics": {split: accuracy.as_dict() for split, accuracy in measured.items()},
         "baseline": reference.section(),
         "sentence": sentence(network.description, context, measured["test"], reference.backoff["test"]),
+    }
+    return save(directory, params, manifest)
+
+
+def build_stream_artifact(
+    directory: Path, n_hidden: int = 12, steps: int = 40, seed: int = 0, name: str = "test-stream"
+) -> Path:
+    """A tiny LSTM with contexts that reads whole texts (context 0), trained for a few steps of
+    truncated BPTT on SAMPLE_TEXT in float32 (as served) and saved with real metrics."""
+    indices = encode(SAMPLE_TEXT)
+    splits = evaluation_splits(len(indices))
+    network = ARCHITECTURES["lstm-contexts"]
+    params = network.init_params(ALPHABET_SIZE, n_hidden, ALPHABET_SIZE, seed, np.float32)
+    sgd, rng, carried = SGD(), np.random.default_rng(seed), None
+    streams = indices[: splits["validation"].start - 1 - (splits["validation"].start - 1) % 4].reshape(4, -1)
+    history = []
+    for step in range(1, steps + 1):
+        first = (step - 1) * 16 % (streams.shape[1] - 17)
+        if first == 0:
+            carried = None
+        x, y = streams[:, first : first + 16], streams[:, first + 1 : first + 17]
+        loss, grads, carried = lstm_lm.loss_grads_and_carry(params, x, y, carried, rng=rng)
+        sgd.step(params, grads, learning_rate=2.0)
+        history.append({"epoch": step, "learning_rate": 2.0, "loss": loss})
+    model = LanguageModel(network, params, 0)
+    measured = {split: evaluate_split(model, indices, splits[split]) for split in ("validation", "test")}
+    reference = baseline.bars(SAMPLE_TEXT, splits)
+    manifest = {
+        "name": name,
+        "architecture": "lstm-contexts",
+        "n_in": ALPHABET_SIZE,
+        "n_hidden": n_hidden,
+        "n_out": ALPHABET_SIZE,
+        "context": 0,
+        "hyperparameters": {
+            "steps": steps,
+            "seq_length": 16,
+            "carry": True,
+            "seed": seed,
+            "dtype": "float32",
+        },
+        "history": history,
+        "data": {"train": {"start": 1, "end": splits["validation"].start}}
+        | {split: positions.as_dict() for split, positions in splits.items()},
+        "metrics": {split: accuracy.as_dict() for split, accuracy in measured.items()},
+        "baseline": reference.section(),
+        "sentence": sentence(network.description, 0, measured["test"], reference.backoff["test"]),
     }
     return save(directory, params, manifest)
