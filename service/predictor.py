@@ -150,16 +150,21 @@ class Predictor:
                 raise ArgumentError(("texts", index), error.message, error.kind) from None
         return result
 
-    def probabilities(self, windows: Sequence[str]) -> NDArray[np.float64]:
+    def probabilities(self, windows: Sequence[str], on_chunk: OnChunk | None = None) -> NDArray[np.float64]:
         """Next-character distribution for each window, shape (len(windows), 27).
 
         Windows of equal length share forward passes of `self.block` rows (model.batching), so
-        each row is bit-identical to the same window's row alone or in any other batch.
+        each row is bit-identical to the same window's row alone or in any other batch. A model
+        that reads whole texts reads each text on its own, from its longest cached prefix
+        (service/states.py), with the same bits. `on_chunk` runs between chunks of the work and
+        may raise to stop it.
         """
         result = np.empty((len(windows), ALPHABET_SIZE))
         if self.states is not None:
             for row, window in enumerate(windows):
-                z = self.states.state_after(window, encode(window)).z
+                if on_chunk is not None:
+                    on_chunk(row)
+                z = self.states.state_after(window, encode(window), on_chunk).z
                 assert z is not None  # a window holds a letter
                 result[row] = softmax(z[0].astype(np.float64))
             return result

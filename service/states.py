@@ -26,8 +26,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from model.language_model import LanguageModel
-from model.stream import State, read, start_prepared
+from model.language_model import LanguageModel, softmax
+from model.stream import Prepared, State, read, start_prepared
 
 CHECKPOINT = 256  # characters between two states left in the cache by a long read
 TAIL = 8  # a text also looks up its prefixes up to this many characters shorter (typing)
@@ -104,3 +104,23 @@ class PrefixStates:
             if on_chunk is not None:
                 on_chunk(done)
         return state
+
+
+class StateReader:
+    """A text that a model that reads whole texts has read: the next character's distribution,
+    and one step per character fed to it (generation). Its state is its own: feeding it never
+    changes the cache's entries."""
+
+    def __init__(self, weights: Prepared, state: State) -> None:
+        self.weights = weights
+        self.state = state
+
+    def probabilities(self) -> np.ndarray:
+        """The next character's distribution, shape (27,), float64."""
+        z = self.state.z
+        assert z is not None  # a reader has read at least one character
+        return softmax(z[0].astype(np.float64))
+
+    def feed(self, index: int) -> None:
+        """Read one more character (an alphabet index)."""
+        _, self.state = read(self.weights, self.state, np.array([[index]]), keep_logits=False)

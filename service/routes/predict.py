@@ -117,7 +117,8 @@ def _batch(predictor: Predictor, body: PredictBatchRequest, on_chunk: OnChunk) -
     # The answer's JSON is written here too: for 1000 texts it is milliseconds of the loop's time.
     windows = predictor.windows(body.texts, on_chunk)
     on_chunk(len(windows))
-    return batch_response(windows, predictor.top(predictor.probabilities(windows), body.top_k), body.top_k)
+    probabilities = predictor.probabilities(windows, on_chunk)
+    return batch_response(windows, predictor.top(probabilities, body.top_k), body.top_k)
 
 
 @router.post("/generate")

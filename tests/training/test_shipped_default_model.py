@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.accuracy import Positions, agrees, evaluate
+from model import dynamic
+from model.accuracy import Positions, agrees, evaluate_split
 from model.alphabet import ALPHABET_SIZE, encode
 from model.artifact import WEIGHTS_FILE, load
 from model.artifact_weights import MAX_WEIGHTS_BYTES, ZIP_OVERHEAD, weights_bytes
@@ -38,7 +39,7 @@ def test_the_default_model_follows_its_recipe_and_the_size_budget() -> None:
     }
     assert manifest["hyperparameters"] == resolved
     assert (manifest["recipe"], manifest["architecture"]) == (NAME, RECIPES[NAME]["architecture"])
-    assert artifact.context == recipe.seq_length
+    assert artifact.context == recipe.context
     assert (SHIPPED / WEIGHTS_FILE).stat().st_size <= MAX_BYTES
     assert 1 <= manifest["best_epoch"] <= len(manifest["history"])
     if manifest["hyperparameters"].get("refit", False):
@@ -77,5 +78,25 @@ def test_the_default_models_figures_are_recomputed_from_the_weights() -> None:
         assert positions == splits[split]
         assert manifest["baseline"][split] == baseline.record(reference[split]), split
     for split in manifest["metrics"]:
-        measured = evaluate(artifact.model, encode(text), splits[split])
+        measured = evaluate_split(artifact.model, encode(text), splits[split])
         assert agrees(manifest["metrics"][split], measured), split
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_the_default_models_adaptive_figures_are_recomputed_from_the_weights() -> None:
+    """The adaptive reading (dynamic evaluation) that the manifest records, on the same splits."""
+    corpus = os.environ.get("CHAR_RNN_CORPUS")
+    if not corpus or not Path(corpus).is_file():
+        pytest.skip("CHAR_RNN_CORPUS is not set to an existing file")
+    artifact = load(SHIPPED)
+    adaptive = artifact.manifest["adaptive"]
+    assert (adaptive["segment"], adaptive["learning_rate"]) == (dynamic.SEGMENT, dynamic.LEARNING_RATE)
+    text, _ = read_corpus(corpus)
+    splits = evaluation_splits(len(text))
+    assert list(adaptive["metrics"]) == list(artifact.manifest["metrics"])
+    for split, recorded in adaptive["metrics"].items():
+        measured = evaluate_split(
+            artifact.model, encode(text), splits[split], None, dynamic.evaluate_adaptive
+        )
+        assert agrees(recorded, measured), split
