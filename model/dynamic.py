@@ -8,7 +8,7 @@ that segment's loss moves the weights, and the next segment is read with them::
 
     theta_0 = the trained weights
     L_k     = mean over the segment's positions of -log softmax(z_t)[x_{t+1}]   (theta_k)
-    theta_{k+1} = theta_k - LEARNING_RATE * dL_k/dtheta_k
+    theta_{k+1} = theta_k - LEARNING_RATE * dL_k/dtheta_k        (E: TABLE_RATE times further)
 
 The weights adapted belong to one reading: `Adapter` starts from a copy, so adaptation never
 leaks from one text (one request) into another. The gradient is lstm_lm.backward's, exact and
@@ -34,16 +34,20 @@ from model.language_model import LanguageModel
 from model.stream import Reader, State, prepare, start_prepared
 
 Array = NDArray[Any]
-SEGMENT = 32  # characters scored between two gradient steps
-LEARNING_RATE = 0.1  # plain SGD on the segment's mean loss, every weight
+SEGMENT = 64  # characters scored between two gradient steps
+LEARNING_RATE = 0.5  # plain SGD on the segment's mean loss, every weight
+TABLE_RATE = 4.0  # E's rows, each moved only by the positions that looked it up, step this much further
 
 
 class Adapter:
     """A copy of a model's weights that learns from one text as it reads it."""
 
-    def __init__(self, model: LanguageModel, learning_rate: float = LEARNING_RATE) -> None:
+    def __init__(
+        self, model: LanguageModel, learning_rate: float = LEARNING_RATE, table_rate: float = TABLE_RATE
+    ) -> None:
         self.params = {name: array.copy() for name, array in model.params.items()}
         self.learning_rate = learning_rate
+        self.table_rate = table_rate
         self.carried: lstm_lm.Carried | None = None
 
     def read(self, inputs: Array, targets: Array) -> Array:
@@ -68,7 +72,7 @@ class Adapter:
             if name != "de":
                 self.params[name] -= rate * gradient.astype(self.params[name].dtype)
         if rows is not None:
-            de = (rate * grads["de"]).astype(self.params["E"].dtype)  # (T, D)
+            de = (self.table_rate * rate * grads["de"]).astype(self.params["E"].dtype)  # (T, D)
             flat = rows.reshape(-1, rows.shape[-1])
             for k in range(flat.shape[1]):
                 np.subtract.at(self.params["E"], flat[:, k], de)
@@ -82,12 +86,13 @@ def evaluate_adaptive(
     on_pass: OnPass | None = None,
     segment: int = SEGMENT,
     learning_rate: float = LEARNING_RATE,
+    table_rate: float = TABLE_RATE,
 ) -> Accuracy:
     """model.accuracy.evaluate's figure for a model that reads whole texts, read adaptively:
     `indices` from its first character, each segment scored before the weights learn from it."""
     if not model.reads_text:
         raise ValueError("adapt: only a model that reads whole texts adapts as it reads")
-    adapter = Adapter(model, learning_rate)
+    adapter = Adapter(model, learning_rate, table_rate)
     total = Accuracy(0, 0)
     with np.errstate(over="ignore", invalid="ignore"):
         for first in range(0, positions.end - 1, segment):

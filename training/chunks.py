@@ -58,6 +58,20 @@ def gradients_of(config: TrainingConfig) -> Gradients:
     return lambda params, x, y, rng: rnn.loss_and_grads(params, x, y)
 
 
+def reset_some(carried: lstm_lm.Carried, rate: float, rng: np.random.Generator) -> lstm_lm.Carried:
+    """The carried state with each stream's reset to the start of a text (zero h and s, no
+    characters before) with probability `rate`: the model keeps learning to read a text from
+    its start, and cannot lean on where in the book a long carried state has placed it."""
+    reset = rng.random(carried.h.shape[0]) < rate
+    h, s = carried.h.copy(), carried.s.copy()
+    h[reset], s[reset] = 0.0, 0.0
+    history = None
+    if carried.history is not None:
+        history = carried.history.copy()
+        history[reset] = -1
+    return lstm_lm.Carried(h, s, history)
+
+
 def streams(indices: Indices, count: int, seq_length: int, offset: int) -> tuple[Indices, Indices]:
     """(inputs, targets) of shape (count, steps * seq_length): the text from `offset` cut into
     `count` consecutive streams of equal length, a whole number of chunks each, targets
@@ -135,6 +149,8 @@ def run_epoch(
         for rows, column in batches:
             x, y = inputs[rows, column], targets[rows, column]
             if config.carry:
+                if carried is not None and config.reset > 0:
+                    carried = reset_some(carried, config.reset, run.rng)
                 loss, grads, carried = lstm_lm.loss_grads_and_carry(run.params, x, y, carried, *rates)
             else:
                 loss, grads = gradients(run.params, x, y, run.rng)

@@ -79,6 +79,11 @@ class TrainingConfig:
         "carried between them (truncated BPTT), and read every text from its first character "
         "(lstm); else each window of --seq-length characters is read from the zero state",
     )
+    reset: float = option(
+        0.0,
+        "with --carry, the rate at which a stream's carried state is reset to a text's start "
+        "at a chunk's start",
+    )
     refit: bool = option(
         False,
         "then train afresh on all the text before the test split for the best epoch's count of "
@@ -120,7 +125,7 @@ class TrainingConfig:
             found.append(("patience", "must be >= 0"))
         found += [
             (name, "must be in [0, 1)")
-            for name in ("dropout", "context_dropout", "order_dropout")
+            for name in ("dropout", "context_dropout", "order_dropout", "reset")
             if not 0 <= getattr(self, name) < 1
         ]
         if not 0 <= self.seed <= MAX_SEED:

@@ -82,12 +82,16 @@ def adaptive_line(artifact: Artifact, indices: NDArray[np.int64], split: str) ->
     adaptive = manifest["adaptive"]
     positions = Positions.from_dict(manifest["data"][split])
     evaluator = functools.partial(
-        evaluate_adaptive, segment=adaptive["segment"], learning_rate=adaptive["learning_rate"]
+        evaluate_adaptive,
+        segment=adaptive["segment"],
+        learning_rate=adaptive["learning_rate"],
+        table_rate=adaptive["table_rate"],
     )
     measured = measure(artifact, indices, positions, f"{artifact.name} {split} adaptive", evaluator)
     line = (
         f"{artifact.name} {split}, adaptive (dynamic evaluation, segments of {adaptive['segment']}, "
-        f"learning rate {adaptive['learning_rate']}): accuracy {measured.accuracy:.4f}, "
+        f"learning rate {adaptive['learning_rate']}, E x{adaptive['table_rate']}): "
+        f"accuracy {measured.accuracy:.4f}, "
         f"{measured.bits_per_char:.3f} bits/char on {measured.total:,} positions"
     )
     recorded = adaptive["metrics"][split]

@@ -14,19 +14,17 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from model import artifact, artifact_weights, dynamic
+from model import artifact, artifact_weights
 from model.accuracy import Positions, evaluate_split, sentence
 from model.alphabet import ALPHABET_SIZE
-from model.dynamic import evaluate_adaptive
 from model.language_model import ARCHITECTURES, LanguageModel
 from model.version import package_version
-from training import baseline, checkpoint, plot
+from training import adaptive, baseline, checkpoint, plot
 from training.config import TrainingConfig
 from training.data import default_corpus_path, encode_text, evaluation_splits, read_corpus
 from training.trainers import Trained, train_chunks, train_windows
@@ -94,17 +92,7 @@ def measurements(
         "sentence": sentence(network.description, config.context, metrics["test"], reference.backoff["test"]),
     }
     if model.reads_text:
-        evaluator = partial(evaluate_adaptive, segment=dynamic.SEGMENT, learning_rate=dynamic.LEARNING_RATE)
-        adaptive = {
-            split: evaluate_split(model, indices, data[split], None, evaluator) for split in trained.measured
-        }
-        measured["adaptive"] = {
-            "method": "dynamic evaluation: one SGD step on each segment's loss after it is scored, "
-            "on a copy of the weights",
-            "segment": dynamic.SEGMENT,
-            "learning_rate": dynamic.LEARNING_RATE,
-            "metrics": {split: accuracy.as_dict() for split, accuracy in adaptive.items()},
-        }
+        measured["adaptive"] = adaptive.section(model, indices, data, list(trained.measured))
     if trained.chosen is not None:
         chosen = LanguageModel(network, trained.chosen, config.context)
         validation = evaluate_split(chosen, indices, data["validation"]).as_dict()

@@ -91,7 +91,8 @@ def test_the_default_models_adaptive_figures_are_recomputed_from_the_weights() -
         pytest.skip("CHAR_RNN_CORPUS is not set to an existing file")
     artifact = load(SHIPPED)
     adaptive = artifact.manifest["adaptive"]
-    assert (adaptive["segment"], adaptive["learning_rate"]) == (dynamic.SEGMENT, dynamic.LEARNING_RATE)
+    settings = (dynamic.SEGMENT, dynamic.LEARNING_RATE, dynamic.TABLE_RATE)
+    assert (adaptive["segment"], adaptive["learning_rate"], adaptive["table_rate"]) == settings
     text, _ = read_corpus(corpus)
     splits = evaluation_splits(len(text))
     assert list(adaptive["metrics"]) == list(artifact.manifest["metrics"])
