@@ -160,6 +160,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "context_dropout": 0.25,
         "order_dropout": 0.5,
         "patience": 3,
+        "reset": 0.2,
     },
 }
 
