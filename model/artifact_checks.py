@@ -129,8 +129,8 @@ def is_count(value: object, low: int = 0, high: int | None = None) -> bool:
 def _check_sizes(path: Path, manifest: dict[str, Any]) -> None:
     for key, high in (("n_hidden", MAX_HIDDEN), ("context", MAX_CONTEXT)):
         value = manifest[key]
-        if key == "context" and value == 0 and type(value) is int:
-            continue  # a model that reads whole texts
+        if key == "context" and reads_whole_texts(manifest):
+            continue
         if not is_count(value, 1):
             raise ArtifactError(f"{path}: {key} must be a positive integer, got {str(value)[:20]}")
         if value > high:
@@ -138,6 +138,13 @@ def _check_sizes(path: Path, manifest: dict[str, Any]) -> None:
     for key in ("n_in", "n_out"):
         if key in manifest and manifest[key] != ALPHABET_SIZE:
             raise ArtifactError(f"{path}: {key} must be {ALPHABET_SIZE}, the alphabet's size")
+
+
+def reads_whole_texts(manifest: dict[str, Any]) -> bool:
+    """Context 0 with carry in the hyperparameters: a model that reads whole texts."""
+    hyperparameters = manifest.get("hyperparameters")
+    carried = isinstance(hyperparameters, dict) and hyperparameters.get("carry") is True
+    return carried and type(manifest.get("context")) is int and manifest["context"] == 0
 
 
 def _check_hyperparameters(path: Path, hyperparameters: object, context: int) -> None:
