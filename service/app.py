@@ -10,7 +10,7 @@ from model.version import package_version
 from service import errors, openapi
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
-from service.middleware import AccessLog, BodySizeLimit, HeadAsGet
+from service.middleware import AccessLog, BodyLimits, HeadAsGet, ShutdownCutoff
 from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
@@ -61,7 +61,8 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         for predictor in models.predictors
     }
     for module in (meta, health, metrics, predict, lstm, inference_protocol, demo):
-        app.include_router(module.router)
+        # Starlette counts each route's streamed body (service.middleware.BodyLimits).
+        app.include_router(module.router, max_body_size=settings.max_body_bytes)
     errors.install(app)
     openapi.install(app, settings)
     app.add_middleware(HeadAsGet)  # innermost: the access log and the metrics still see HEAD
@@ -73,8 +74,14 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
             allow_headers=["Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    # Added last, so outermost: they also count and log the 413s, and the id is set for both.
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+        budget=settings.body_buffer_bytes,
+    )
+    app.add_middleware(ShutdownCutoff)  # inside the metrics and the log: they see its 503
+    # Added last, so outermost: they also count and log the 413s and 408s, and the id is set for all.
     app.add_middleware(RequestMetrics, metrics=service_metrics)
     app.add_middleware(AccessLog)
     app.add_middleware(RequestID)

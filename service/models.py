@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.artifact import MANIFEST_FILE, WEIGHTS_FILE, ArtifactError
-from model.names import check_name
+from model.names import check_name, clipped
 from service.predictor import Predictor, load_predictor
 from service.schemas import ModelInfo
 from service.settings import Settings, SettingsError
@@ -22,7 +22,7 @@ class UnknownModel(Exception):
     def __init__(self, name: str, known: Sequence[str]) -> None:
         self.name = name
         self.known = tuple(known)
-        super().__init__(f"Unknown model {name!r}: the models served are {', '.join(self.known)}")
+        super().__init__(f"Unknown model {clipped(name)}: the models served are {', '.join(self.known)}")
 
 
 class ModelRegistry:

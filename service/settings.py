@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(100_000, alias="MAX_TEXT_CHARS", ge=1)
     max_batch: int = Field(1000, alias="MAX_BATCH", ge=1)
     max_body_bytes: int = Field(1_000_000, alias="MAX_BODY_BYTES", ge=1)
+    # Seconds from a request's start by which its whole body must have arrived (else 408).
+    body_timeout_seconds: float = Field(15.0, alias="BODY_TIMEOUT_SECONDS", ge=0.1, le=3600)
+    # Bytes of request bodies held at once, over every request in progress (past it: 503).
+    body_buffer_bytes: int = Field(128_000_000, alias="BODY_BUFFER_BYTES", ge=1)
     # POST /accuracy computations running at once (each may take seconds and tens of MB).
     max_concurrent_evaluations: int = Field(2, alias="MAX_CONCURRENT_EVALUATIONS", ge=1, le=64)
     # Windows whose ranking /predict-next keeps (LRU); 0 turns the cache off.
@@ -84,6 +88,12 @@ class Settings(BaseSettings):
     def _one_source(self) -> Settings:
         if self.artifact is not None and "artifacts" in self.model_fields_set:
             raise ValueError("set CHAR_RNN_ARTIFACT (one artifact) or CHAR_RNN_ARTIFACTS, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _one_body_fits(self) -> Settings:
+        if self.body_buffer_bytes < self.max_body_bytes:
+            raise ValueError("BODY_BUFFER_BYTES must be at least MAX_BODY_BYTES, or no full-size body fits")
         return self
 
     @property
