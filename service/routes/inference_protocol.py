@@ -23,8 +23,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from model.errors import ArgumentError
-from model.version import package_version
 from model.names import clipped
+from model.version import package_version
 from service.body import INLINE_BODY_BYTES
 from service.deps import ReadinessDep, SettingsDep
 from service.inference_protocol import (
