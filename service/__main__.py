@@ -23,7 +23,7 @@ from model.artifact import ArtifactError  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
 from service.models import ModelRegistry  # noqa: E402
-from service.server import bind, ensure_descriptors, serve  # noqa: E402
+from service.server import bind, ensure_descriptors, return_large_buffers_to_the_system, serve  # noqa: E402
 from service.settings import SettingsError, load_settings  # noqa: E402
 
 
@@ -54,6 +54,7 @@ def parse_overrides(argv: list[str] | None) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     overrides = parse_overrides(argv)
+    return_large_buffers_to_the_system()
     # Worker processes read their settings from the environment, so the options go there too.
     os.environ.update({name: str(value) for name, value in overrides.items()})
     try:
