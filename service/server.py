@@ -3,16 +3,26 @@
 A load balancer (a Kubernetes Service, say) notices a pod is going away only through its
 readiness probe, some seconds after the SIGTERM. Closing the listening socket at once would
 refuse the requests still routed here meanwhile; instead the server keeps answering, with
-/health/ready at 503, and begins uvicorn's graceful shutdown when the drain ends.
+/health/ready at 503, and begins uvicorn's graceful shutdown when the drain ends. Requests
+still running GRACEFUL_SHUTDOWN_SECONDS later get 503 (service.middleware.ShutdownCutoff),
+and `exit_without_request_threads` ends the process even if their threads still compute.
+
+DrainingServer overrides uvicorn.Server's `handle_exit`, `on_tick` and `shutdown` and sets its
+`should_exit`: methods without an underscore, but not a documented extension interface.
+pyproject.toml pins uvicorn to the exact version they were written against, and
+tests/service/test_server_drain.py and test_server_shutdown.py exercise each in a real process.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
+import os
 import resource
 import signal
 import socket
+import threading
 import time
 from types import FrameType
 from typing import Any
@@ -43,8 +53,7 @@ class DrainingServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.readiness.drain()
         if sig == signal.SIGTERM and self.drain_seconds > 0 and self.drain_deadline is None:
-            # Recorded as uvicorn records it, so the signal is raised again after shutdown.
-            self._captured_signals.append(sig)
+            # Not passed on: the server stops at the drain's end, and `serve` returns (exit 0).
             self.drain_deadline = time.monotonic() + self.drain_seconds
             return
         super().handle_exit(sig, frame)
@@ -101,6 +110,24 @@ def _options(settings: Settings) -> dict[str, Any]:
         "server_header": False,
         "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
     }
+
+
+def exit_without_request_threads(status: int) -> None:
+    """End the process now if request threads still run after the graceful shutdown.
+
+    Python cannot stop a thread, and the interpreter waits for every one at exit: a forward
+    pass cancelled by the deadline would otherwise hold the process (and the pod) until it ends.
+    Their requests have had their 503 already.
+    """
+    running = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if not running:
+        return
+    plural = "s" if len(running) != 1 else ""
+    logging.getLogger("service").warning(
+        "exiting with %d request thread%s still running past GRACEFUL_SHUTDOWN_SECONDS", len(running), plural
+    )
+    logging.shutdown()
+    os._exit(status)
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
