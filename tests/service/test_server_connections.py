@@ -125,7 +125,10 @@ def test_connections_past_max_connections_get_503_but_the_probes_answer(guarded:
 
 def test_slow_bodies_get_408_within_the_deadline_while_the_probes_answer(guarded: ServerProcess) -> None:
     port = int(guarded.base_url.rsplit(":", 1)[1])
-    head = b"POST /predict-next HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    head = (
+        b"POST /predict-next HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n"
+    )
     slow = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(8)]
     try:
         started = time.monotonic()
