@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -63,18 +63,20 @@ def test_the_hash_checked_is_of_the_bytes_parsed(tmp_path: Path, monkeypatch: py
     def swap() -> None:  # another writer replaces the file right after the hash
         os.replace(second / artifact.WEIGHTS_FILE, weights)
 
-    def hash_file_then_swap(path: Path, original: Any = artifact.sha256_file) -> str:
-        digest: str = original(path)
+    hash_file, hash_bytes = artifact.sha256_file, artifact.sha256_bytes
+
+    def hash_file_then_swap(path: Path) -> str:
+        digest = hash_file(path)
         swap()
         return digest
 
-    def hash_bytes_then_swap(raw: bytes, original: Any = getattr(artifact, "sha256_bytes", None)) -> str:
-        digest: str = original(raw)
+    def hash_bytes_then_swap(raw: bytes) -> str:
+        digest = hash_bytes(raw)
         swap()
         return digest
 
     monkeypatch.setattr(artifact, "sha256_file", hash_file_then_swap)
-    monkeypatch.setattr(artifact, "sha256_bytes", hash_bytes_then_swap, raising=False)
+    monkeypatch.setattr(artifact, "sha256_bytes", hash_bytes_then_swap)
     try:
         loaded = load(first)
     except ArtifactError as error:  # refused is as good as consistent
@@ -104,7 +106,8 @@ def test_a_run_without_room_for_its_files_is_refused_before_training(
 ) -> None:
     from training import pipeline
 
-    monkeypatch.setattr(pipeline.shutil, "disk_usage", lambda path: shutil_usage(free=1_000_000))
+    usage = shutil._ntuple_diskusage(total=10_000_000, used=9_000_000, free=1_000_000)  # type: ignore[attr-defined]
+    monkeypatch.setattr(pipeline.shutil, "disk_usage", lambda path: usage)
     with pytest.raises(OSError) as caught:
         pipeline.check_free_space(tmp_path / "model", 200_000)
     assert str(caught.value) == (
@@ -112,9 +115,3 @@ def test_a_run_without_room_for_its_files_is_refused_before_training(
         "(10 copies of its weights: checkpoints and the artifact)"
     )
     pipeline.check_free_space(tmp_path / "model", 100_000)  # room enough
-
-
-def shutil_usage(free: int) -> Any:
-    import shutil
-
-    return shutil._ntuple_diskusage(total=10 * free, used=9 * free, free=free)  # type: ignore[attr-defined]
