@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ArtifactError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a file or directory the process may not read (permissions)
+        print(f"error: {start_fault(error)}", file=sys.stderr)
+        return 2
     configure_logging(settings)
     log_models(app.state.models)
     # On SIGTERM the server drains for DRAIN_SECONDS (see service.server), then, as on SIGINT,
@@ -86,6 +89,14 @@ def main(argv: list[str] | None = None) -> int:
         raise
     exit_without_request_threads(0)
     return 0
+
+
+def start_fault(error: OSError) -> str:
+    """One line for an OSError at start: the path and the reason, without a traceback."""
+    reason = error.strerror or str(error)
+    if error.filename is None:  # os.getcwd() names nothing
+        return f"cannot start: {reason} (in the working directory, or a file the service reads)"
+    return f"{error.filename}: {reason} (check that the service's user may read it)"
 
 
 def log_models(models: ModelRegistry) -> None:
