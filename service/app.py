@@ -41,6 +41,8 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         description=DESCRIPTION,
         debug=False,
         docs_url=None,  # service.openapi serves /docs from local assets
+        # Starlette's redirect for a trailing slash is an absolute URL built from the Host header.
+        redirect_slashes=False,
         redoc_url=None,
         generate_unique_id_function=openapi.operation_id,
         responses={
