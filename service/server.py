@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import multiprocessing
 import os
 import resource
 import signal
@@ -94,6 +95,7 @@ def worker_app() -> FastAPI:
     """One worker's app, from the environment that `python -m service` set up (a factory);
     its connections get the bounds of the same settings."""
     return_large_buffers_to_the_system()
+    die_with_the_supervisor()
     settings = load_settings()
     configure_logging(settings)
     configure_worker_protocol(settings.header_timeout_seconds, settings.max_connections)
@@ -130,6 +132,27 @@ def exit_without_request_threads(status: int) -> None:
     os._exit(status)
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def die_with_the_supervisor() -> None:
+    """Ask Linux for a SIGTERM when this worker's supervisor dies, even by SIGKILL: without it
+    the workers keep the port and a restart cannot listen. SIGTERM is their graceful shutdown,
+    which closes the listening socket at once. A no-op off Linux."""
+    supervisor = multiprocessing.parent_process()  # the process that spawned this one
+    prctl = getattr(_libc(), "prctl", None)
+    if prctl is None or supervisor is None:
+        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor.pid:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name is not None else None
+
+
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 MMAP_THRESHOLD_BYTES = 128 << 10
 
@@ -139,10 +162,7 @@ def return_large_buffers_to_the_system() -> None:
     system when freed. Without it glibc raises that threshold after the first freed buffer and
     keeps later ones in its heap: 128 MB of bodies, once closed, still held 249 MB of RSS
     (docs/reliability.md). A no-op where the C library is not glibc."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    mallopt = getattr(ctypes.CDLL(name), "mallopt", None)
+    mallopt = getattr(_libc(), "mallopt", None)
     if mallopt is not None:
         mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
