@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from model.version import package_version
 from service import errors, openapi
+from service.auth import API_KEY_REQUIRED
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
 from service.middleware import AccessLog, BodyLimits, HeadAsGet, ShutdownCutoff
@@ -62,9 +63,13 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         predictor.name: DynamicBatcher(predictor.computed_rankings, service_metrics.pass_sizes.observe)
         for predictor in models.predictors
     }
-    for module in (meta, health, metrics, predict, lstm, inference_protocol, demo):
-        # Starlette counts each route's streamed body (service.middleware.BodyLimits).
-        app.include_router(module.router, max_body_size=settings.max_body_bytes)
+    app.state.api_key = settings.api_key_bytes
+    # Starlette counts each route's streamed body (service.middleware.BodyLimits). The probes,
+    # /metrics and the demo page's files stay open; the page's calls send the key.
+    for router in (health.router, metrics.router, inference_protocol.probes, demo.router):
+        app.include_router(router, max_body_size=settings.max_body_bytes)
+    for router in (meta.router, predict.router, lstm.router, inference_protocol.router):
+        app.include_router(router, max_body_size=settings.max_body_bytes, dependencies=[API_KEY_REQUIRED])
     errors.install(app)
     openapi.install(app, settings)
     app.add_middleware(HeadAsGet)  # innermost: the access log and the metrics still see HEAD

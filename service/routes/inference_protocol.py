@@ -43,6 +43,7 @@ from service.models import ModelRegistry, UnknownModel
 from service.predictor import Predictor
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"])
+probes = APIRouter(prefix="/v2", tags=["open inference protocol"])  # open even with an API key
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProtocolErrorResponse, "description": "No model of that name"}
 }
@@ -117,13 +118,13 @@ async def server_metadata() -> dict[str, Any]:
     return {"name": "char-rnn-service", "version": package_version(), "extensions": ["binary_tensor_data"]}
 
 
-@router.get("/health/live")
+@probes.get("/health/live")
 async def server_live() -> dict[str, bool]:
     """Liveness: 200 {"live": true} while the process serves HTTP."""
     return {"live": True}
 
 
-@router.get("/health/ready", responses=NOT_READY)
+@probes.get("/health/ready", responses=NOT_READY)
 async def server_ready(readiness: ReadinessDep) -> JSONResponse:
     """Readiness: 200 once every model is loaded and warmed up; 503 before that and while draining."""
     ready = readiness.state == "ready"
