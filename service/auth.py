@@ -10,6 +10,7 @@ never logged (Settings holds them as SecretStr). Without a key, every route is o
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,11 +19,10 @@ UNAUTHORIZED = "Missing or wrong API key: send the header Authorization: Bearer 
 # Parses the header and declares the scheme in OpenAPI (Swagger UI's Authorize button);
 # auto_error=False so that the answer is the service's own 401, in the usual error shape.
 bearer = HTTPBearer(auto_error=False, description="The API_KEY, when the server sets one")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-async def require_api_key(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
-) -> None:
+async def require_api_key(request: Request, credentials: BearerDep) -> None:
     """401 with WWW-Authenticate unless the server has no key or the request sends it."""
     expected: bytes | None = request.app.state.api_key
     if expected is None:

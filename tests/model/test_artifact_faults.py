@@ -106,8 +106,8 @@ def test_a_run_without_room_for_its_files_is_refused_before_training(
 ) -> None:
     from training import pipeline
 
-    usage = shutil._ntuple_diskusage(total=10_000_000, used=9_000_000, free=1_000_000)  # type: ignore[attr-defined]
-    monkeypatch.setattr(pipeline.shutil, "disk_usage", lambda path: usage)
+    usage = shutil._ntuple_diskusage(total=10_000_000, used=9_000_000, free=1_000_000)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage)
     with pytest.raises(OSError) as caught:
         pipeline.check_free_space(tmp_path / "model", 200_000)
     assert str(caught.value) == (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from typing import Any
 
 import pytest
@@ -76,17 +76,17 @@ def test_bodies_past_the_buffer_budget_get_503_with_retry_after(
 
 def test_a_client_that_leaves_mid_body_is_a_499_not_a_500(small_artifact_path: Any) -> None:
     app = create_app(ExplicitSettings(CHAR_RNN_ARTIFACT=small_artifact_path))
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"type": "http.request", "body": b'{"text": "har', "more_body": True},
         {"type": "http.disconnect"},
     ]
     sent: list[dict[str, Any]] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         return messages.pop(0) if messages else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     scope = {
         "type": "http",
