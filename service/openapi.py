@@ -3,6 +3,7 @@
 - operationIds are the handlers' names (`predict_next`), not FastAPI's path-derived ones.
 - The settings' limits appear in the schema: MAX_TEXT_CHARS as every text's maxLength and
   MAX_BATCH as maxItems of the batch's texts, so a client reads the limits this server holds.
+- The bearer key (service.auth) is declared only when the server has one (API_KEY).
 - 400 (undecodable body) and 413 (body over MAX_BODY_BYTES) are listed on routes that take a
   body only.
 - /docs is Swagger UI from the swagger-ui-bundle package's files, served under /docs/assets,
@@ -56,7 +57,9 @@ def install(app: FastAPI, settings: Settings) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = with_limits(without_body_errors_on_gets(schema), settings)
+            schema = with_limits(without_body_errors_on_gets(schema), settings)
+            open_server = settings.api_key is None and settings.api_key_file is None
+            app.openapi_schema = without_security(schema) if open_server else schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -93,6 +96,15 @@ def docs_headers(page: bytes) -> dict[str, str]:
         "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     )
     return {"Content-Security-Policy": policy, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
+
+
+def without_security(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a server without API_KEY: no operation asks for the bearer key."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            operation.pop("security", None)
+    schema.get("components", {}).pop("securitySchemes", None)
+    return schema
 
 
 def without_body_errors_on_gets(schema: dict[str, Any]) -> dict[str, Any]:
