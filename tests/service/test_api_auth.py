@@ -92,7 +92,9 @@ def test_an_unreadable_or_empty_key_file_refuses_the_start(small_artifact: Path,
         create_app(ExplicitSettings(CHAR_RNN_ARTIFACT=small_artifact, API_KEY_FILE=tmp_path / "empty"))
 
 
-def test_openapi_declares_the_bearer_key_only_when_there_is_one(keyed: ASGIClient, client: ASGIClient) -> None:
+def test_openapi_declares_the_bearer_key_only_when_there_is_one(
+    keyed: ASGIClient, client: ASGIClient
+) -> None:
     keyed_schema = keyed.get("/openapi.json").json()
     assert keyed_schema["paths"]["/models"]["get"]["security"] == [{"HTTPBearer": []}]
     assert "security" not in keyed_schema["paths"]["/health/live"]["get"]

@@ -28,7 +28,9 @@ JSON_VALUES = st.recursive(
 CONTENT_TYPES = st.sampled_from(
     [None, "application/json", "application/octet-stream", "text/plain", "application/x-www-form-urlencoded"]
 )
-HEADER_LENGTHS = st.none() | st.text(st.characters(max_codepoint=255), max_size=12) | st.integers(-5, 500).map(str)
+HEADER_LENGTHS = (
+    st.none() | st.text(st.characters(max_codepoint=255), max_size=12) | st.integers(-5, 500).map(str)
+)
 TENSORS = st.fixed_dictionaries(
     {"name": st.sampled_from(["text", "x"]) | st.text(max_size=5)},
     optional={

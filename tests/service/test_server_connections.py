@@ -73,11 +73,10 @@ BUSY = b'{"detail": "Too many open connections (MAX_CONNECTIONS)", "request_id":
 
 
 def ask(port: int, request: bytes) -> bytes:
-    """The whole answer to one request on a new connection, which the server closes or keeps."""
+    """The whole answer to one request on a new connection, which the server then closes."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(request)
-        answer = connection.recv(65536)
-    return answer
+        return read_until_closed(connection)
 
 
 def read_until_closed(connection: socket.socket) -> bytes:
@@ -164,3 +163,22 @@ def test_accuracy_stops_when_its_client_goes_away(guarded: ServerProcess) -> Non
     stopped = re.findall(r"client disconnected; stopped after (\d+) units of work", guarded.log())
     assert len(stopped) == 3, guarded.log()
     assert all(int(done) < 99_000 - 10 for done in stopped)
+
+
+def test_a_client_that_leaves_mid_body_is_logged_as_499_without_a_traceback(guarded: ServerProcess) -> None:
+    port = int(guarded.base_url.rsplit(":", 1)[1])
+    head = (
+        b"POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as leaving:
+            leaving.sendall(head + b'{"text": "harles')
+            time.sleep(0.2)  # the request has reached its handler, which waits for the rest
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(re.findall(r'"POST /generate" 499', guarded.log())) < 3:
+        time.sleep(0.05)
+    assert len(re.findall(r'"POST /generate" 499', guarded.log())) == 3
+    assert "Traceback" not in guarded.log() and '"POST /generate" 500' not in guarded.log()
+    metrics = httpx.get(f"{guarded.base_url}/metrics").text
+    assert 'http_requests_total{method="POST",route="/generate",status="499"} 3.0' in metrics
+    assert 'status="500"' not in metrics
