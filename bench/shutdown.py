@@ -43,9 +43,8 @@ def main() -> None:
             server.process.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
             status = server.process.wait(timeout=600)
-            print(
-                f"GRACEFUL_SHUTDOWN_SECONDS={GRACE}: exited {time.monotonic() - signalled:.1f} s after SIGTERM, status {status}"
-            )
+            took = time.monotonic() - signalled
+            print(f"GRACEFUL_SHUTDOWN_SECONDS={GRACE}: exited {took:.1f} s after SIGTERM, status {status}")
             sender.join(timeout=30)
             print(f"the request's answer: {outcome.get('answer')}")
         lines = [line for line in log.read_text().splitlines() if "503" in line or "thread" in line]
