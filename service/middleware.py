@@ -55,9 +55,11 @@ class BodyBudgetExceeded(HTTPException):
 class BodyLimits:
     """The deadline and the memory of request bodies; their size is Starlette's to count.
 
-    - A Content-Length over `max_bytes` gets the project's 413 before routing. A streamed body
-      that passes it is counted by Starlette's limit (FastAPI(max_body_size=...)), whose 413
-      service.errors answers with the same message.
+    - The bytes of a streamed body are counted by Starlette's limit (service.app includes every
+      router with `max_body_size`, FastAPI >= 0.165), whose 413 service.errors answers with the
+      project's message. A Content-Length over `max_bytes` is still answered here, before
+      routing: Starlette's limit would answer it with a plain-text 413 whenever the route does
+      not read the body (a GET, a 404).
     - A body must be complete within `timeout` seconds of the request's start (a client that
       trickles a byte at a time would hold its connection forever): else 408, and the
       connection is closed.
