@@ -38,8 +38,8 @@ def main() -> None:
             statuses.append(httpx.post(infer, content=header, headers=length).status_code)
         body = json.dumps({"inputs": [TENSOR]}).encode()
         for value in HEADER_LENGTHS:
-            header = {"Inference-Header-Content-Length": value.encode("latin-1")}
-            statuses.append(httpx.post(infer, content=body, headers=header).status_code)
+            raw_header = {b"Inference-Header-Content-Length": value.encode("latin-1")}
+            statuses.append(httpx.post(infer, content=body, headers=raw_header).status_code)
         print(f"binary_data_size {SIZES[:4]}, 5,000 digits quoted and not;", end=" ")
         print(f"header \\xb2, \\xb9, 5,000 digits: {statuses}")
         plain = httpx.post(infer, content=body, headers={"content-type": "text/plain"})
