@@ -114,6 +114,9 @@ def _options(settings: Settings) -> dict[str, Any]:
     }
 
 
+IDLE_THREADS_SECONDS = 1.0
+
+
 def exit_without_request_threads(status: int) -> None:
     """End the process now if request threads still run after the graceful shutdown.
 
@@ -121,7 +124,11 @@ def exit_without_request_threads(status: int) -> None:
     pass cancelled by the deadline would otherwise hold the process (and the pod) until it ends.
     Their requests have had their 503 already.
     """
-    running = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    deadline = time.monotonic() + IDLE_THREADS_SECONDS
+    for thread in others:  # idle pool threads end at once once the event loop has closed
+        thread.join(max(deadline - time.monotonic(), 0))
+    running = [thread for thread in others if thread.is_alive()]
     if not running:
         return
     plural = "s" if len(running) != 1 else ""
