@@ -2,20 +2,24 @@
 
 Writing is atomic: everything goes into a temporary sibling directory which is renamed into
 place only when complete, so an interrupted run never leaves a half-written artifact and never
-damages an existing one; only an artifact directory is ever replaced. Loading checks the
-manifest (model/artifact_checks.py), the weights' checksum, each array's header before its
-data (model/artifact_weights.py) and a forward pass, and raises ArtifactError naming the file
-and the reason. save() runs the same checks on what it wrote before moving it into place.
+damages an existing one; only an artifact directory is ever replaced. Replacing takes two
+renames (the old artifact aside, the new one in place); a writer killed between them leaves the
+old one aside, and the next writer puts it back (`recover_interrupted_save`) before removing
+leftovers. Loading checks the manifest (model/artifact_checks.py), the weights' checksum, each
+array's header before its data (model/artifact_weights.py) and a forward pass, and raises
+ArtifactError naming the file and the reason; the checksum is of the very bytes parsed, read
+once. save() runs the same checks on what it wrote before moving it into place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +65,10 @@ class Artifact:
         return str(self.manifest.get("name", self.path.name))
 
 
+def sha256_bytes(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
@@ -99,16 +107,42 @@ def check_target(target: Path, force: bool) -> None:
         )
 
 
+def recover_interrupted_save(target: Path) -> Path | None:
+    """Put back the artifact that a writer killed between its two renames left aside.
+
+    With `target` absent, the newest `.NAME.old-PID-*` artifact of a writer no longer running
+    is renamed to `target` (its replacement never finished, so it stays the last complete
+    artifact). Returns what was restored, or None.
+    """
+    if target.exists() or target.is_symlink() or not target.parent.is_dir():
+        return None
+    candidates = [path for path in _leftovers(target, "old") if is_artifact(path)]
+    if not candidates:
+        return None
+    newest = max(candidates, key=lambda path: path.stat().st_mtime)
+    os.rename(newest, target)
+    return newest
+
+
+def _leftovers(target: Path, kind: str) -> list[Path]:
+    """The `.NAME.{kind}-PID-*` directories of writers that are no longer running."""
+    found = []
+    for path in target.parent.glob(f".{target.name}.{kind}-*-*"):
+        pid = path.name.removeprefix(f".{target.name}.{kind}-").split("-", 1)[0]
+        if pid.isdigit() and path.is_dir() and not path.is_symlink() and not _alive(int(pid)):
+            found.append(path)
+    return found
+
+
 def remove_stale_temporaries(target: Path) -> list[Path]:
     """Remove the `.NAME.tmp-PID-*` and `.NAME.old-PID-*` directories of writers that are no
     longer running (killed mid-write); a live writer's stay. Returns what was removed."""
+    recover_interrupted_save(target)  # never remove the last complete artifact as a leftover
     removed = []
     for kind in ("tmp", "old"):
-        for path in target.parent.glob(f".{target.name}.{kind}-*-*"):
-            pid = path.name.removeprefix(f".{target.name}.{kind}-").split("-", 1)[0]
-            if pid.isdigit() and path.is_dir() and not path.is_symlink() and not _alive(int(pid)):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path)
+        for path in _leftovers(target, kind):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
     return removed
 
 
@@ -141,6 +175,7 @@ def save(
     """
     target = Path(directory)
     names = architecture(manifest["architecture"]).param_names
+    recover_interrupted_save(target)
     check_target(target, force)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(target)
@@ -148,8 +183,8 @@ def save(
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a service running as another user reads it
         weights_path = tmp / WEIGHTS_FILE
-        with open(weights_path, "wb") as stream:
-            arrays: dict[str, Any] = {name: np.asarray(params[name]) for name in names}
+        arrays: dict[str, Any] = {name: np.asarray(params[name]) for name in names}
+        with _naming(weights_path), open(weights_path, "wb") as stream:
             np.savez(stream, **arrays)
         full_manifest = {
             "format_version": FORMAT_VERSION,
@@ -157,7 +192,7 @@ def save(
             **manifest,
             "weights_sha256": sha256_file(weights_path),
         }
-        with open(tmp / MANIFEST_FILE, "w", encoding="utf-8") as stream:
+        with _naming(tmp / MANIFEST_FILE), open(tmp / MANIFEST_FILE, "w", encoding="utf-8") as stream:
             json.dump(sign(full_manifest), stream, indent=2, sort_keys=False)
             stream.write("\n")
         read_verified(tmp)  # never move into place what load() would refuse
@@ -169,6 +204,17 @@ def save(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An OSError while writing `path` (a full disk) names it, as open() alone would not."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
 
 
 def _fsync_dir_contents(directory: Path) -> None:
@@ -219,14 +265,14 @@ def read_verified(root: Path) -> tuple[dict[str, Any], Params]:
     weights_path = root / WEIGHTS_FILE
     if not weights_path.is_file():
         raise ArtifactError(f"{weights_path}: file not found")
-    artifact_weights.check_file_size(weights_path)
-    actual = sha256_file(weights_path)
+    raw = artifact_weights.read_bounded(weights_path)  # hashed and parsed: one read, one version
+    actual = sha256_bytes(raw)
     if actual != manifest["weights_sha256"]:
         raise ArtifactError(
             f"{weights_path}: checksum mismatch (sha256 {actual}, "
             f"manifest says {str(manifest['weights_sha256'])[:64]})"
         )
-    params = artifact_weights.read_weights(weights_path, manifest)
+    params = artifact_weights.read_weights(weights_path, manifest, raw)
     artifact_weights.check_finite(weights_path, params)
     network = architecture(manifest["architecture"])
     artifact_weights.self_test(weights_path, LanguageModel(network, params, manifest["context"]))

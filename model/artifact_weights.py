@@ -9,7 +9,9 @@ the array's bytes. Then each array is read into a buffer of exactly that size.
 
 from __future__ import annotations
 
+import io
 import math
+import os
 import zipfile
 from pathlib import Path
 from typing import IO, Any
@@ -39,24 +41,35 @@ def weights_bytes(shapes: dict[str, tuple[int, ...]], dtype: np.dtype[Any]) -> i
     return sum(math.prod(shape) for shape in shapes.values()) * dtype.itemsize
 
 
-def read_weights(path: Path, manifest: dict[str, Any]) -> Params:
-    """The arrays of weights.npz, each checked against the manifest before its data is read."""
+def read_weights(path: Path, manifest: dict[str, Any], raw: bytes) -> Params:
+    """The arrays of weights.npz (its bytes `raw`, read from `path`), each checked against the
+    manifest before its data is read."""
     shapes, dtype = expected_arrays(manifest)
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(io.BytesIO(raw)):
         raise ArtifactError(f"{path}: unreadable (not a .npz archive)")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             _check_directory(path, archive, list(shapes))
             return {name: _read_member(path, archive, name, shapes[name], dtype) for name in shapes}
     except (OSError, zipfile.BadZipFile, EOFError, ValueError) as error:
         raise ArtifactError(f"{path}: unreadable ({error})") from None
 
 
-def check_file_size(path: Path) -> None:
-    """A weights file too large to hold the largest allowed arrays is refused unread."""
-    size = path.stat().st_size
-    if size > MAX_WEIGHTS_BYTES + ZIP_OVERHEAD:
-        raise ArtifactError(f"{path}: {size:,} bytes, over the limit of {MAX_WEIGHTS_BYTES:,}")
+def read_bounded(path: Path) -> bytes:
+    """The file's bytes; one too large to hold the largest allowed arrays is refused unread
+    (and one that grows while read, after the bound)."""
+    limit = MAX_WEIGHTS_BYTES + ZIP_OVERHEAD
+    try:
+        with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > limit:
+                raise ArtifactError(f"{path}: {size:,} bytes, over the limit of {MAX_WEIGHTS_BYTES:,}")
+            raw = stream.read(limit + 1)
+    except OSError as error:
+        raise ArtifactError(f"{path}: unreadable ({error.strerror or error})") from None
+    if len(raw) > limit:
+        raise ArtifactError(f"{path}: {len(raw):,} bytes, over the limit of {MAX_WEIGHTS_BYTES:,}")
+    return raw
 
 
 def _check_directory(path: Path, archive: zipfile.ZipFile, names: list[str]) -> None:

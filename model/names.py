@@ -17,3 +17,14 @@ def check_name(name: object) -> str:
     if not isinstance(name, str) or SAFE_NAME.fullmatch(name) is None:
         raise ValueError(f"name {name!r} is not {SAFE_NAME_RULE}")
     return name
+
+
+ECHO_CHARS = 64  # the longest valid name: a message quotes at most this much of a value it was given
+
+
+def clipped(value: str) -> str:
+    """`value` quoted for a message, cut to ECHO_CHARS characters with its full length after:
+    an error never copies a long input back into its answer or into a log line."""
+    if len(value) <= ECHO_CHARS:
+        return repr(value)
+    return f"{value[:ECHO_CHARS]!r}... ({len(value):,} characters)"

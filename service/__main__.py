@@ -23,7 +23,13 @@ from model.artifact import ArtifactError  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
 from service.models import ModelRegistry  # noqa: E402
-from service.server import bind, ensure_descriptors, serve  # noqa: E402
+from service.server import (  # noqa: E402
+    bind,
+    ensure_descriptors,
+    exit_without_request_threads,
+    return_large_buffers_to_the_system,
+    serve,
+)
 from service.settings import SettingsError, load_settings  # noqa: E402
 
 
@@ -54,6 +60,7 @@ def parse_overrides(argv: list[str] | None) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     overrides = parse_overrides(argv)
+    return_large_buffers_to_the_system()
     # Worker processes read their settings from the environment, so the options go there too.
     os.environ.update({name: str(value) for name, value in overrides.items()})
     try:
@@ -64,16 +71,32 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ArtifactError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a file or directory the process may not read (permissions)
+        print(f"error: {start_fault(error)}", file=sys.stderr)
+        return 2
     configure_logging(settings)
     log_models(app.state.models)
     # On SIGTERM the server drains for DRAIN_SECONDS (see service.server), then, as on SIGINT,
     # stops accepting connections, lets in-flight requests finish (for at most
-    # GRACEFUL_SHUTDOWN_SECONDS), then raises the signal again with the handler that was there
-    # before it: ours, which makes that finished shutdown exit with status 0.
+    # GRACEFUL_SHUTDOWN_SECONDS; those still running get 503), then raises the signal again
+    # with the handler that was there before it: ours, which makes that shutdown exit with 0.
     for shutdown_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(shutdown_signal, _exit_cleanly)
-    serve(app, settings, listener)
+    try:
+        serve(app, settings, listener)
+    except SystemExit as stop:
+        exit_without_request_threads(stop.code if isinstance(stop.code, int) else 1)
+        raise
+    exit_without_request_threads(0)
     return 0
+
+
+def start_fault(error: OSError) -> str:
+    """One line for an OSError at start: the path and the reason, without a traceback."""
+    reason = error.strerror or str(error)
+    if error.filename is None:  # os.getcwd() names nothing
+        return f"cannot start: {reason} (in the working directory, or a file the service reads)"
+    return f"{error.filename}: {reason} (check that the service's user may read it)"
 
 
 def log_models(models: ModelRegistry) -> None:

@@ -8,9 +8,10 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from model.version import package_version
 from service import errors, openapi
+from service.auth import API_KEY_REQUIRED
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
-from service.middleware import AccessLog, BodySizeLimit, HeadAsGet
+from service.middleware import AccessLog, BodyLimits, HeadAsGet, ShutdownCutoff
 from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
@@ -41,6 +42,8 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         description=DESCRIPTION,
         debug=False,
         docs_url=None,  # service.openapi serves /docs from local assets
+        # Starlette's redirect for a trailing slash is an absolute URL built from the Host header.
+        redirect_slashes=False,
         redoc_url=None,
         generate_unique_id_function=openapi.operation_id,
         responses={
@@ -60,8 +63,13 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         predictor.name: DynamicBatcher(predictor.computed_rankings, service_metrics.pass_sizes.observe)
         for predictor in models.predictors
     }
-    for module in (meta, health, metrics, predict, lstm, inference_protocol, demo):
-        app.include_router(module.router)
+    app.state.api_key = settings.api_key_bytes
+    # Starlette counts each route's streamed body (service.middleware.BodyLimits). The probes,
+    # /metrics and the demo page's files stay open; the page's calls send the key.
+    for router in (health.router, metrics.router, inference_protocol.probes, demo.router):
+        app.include_router(router, max_body_size=settings.max_body_bytes)
+    for router in (meta.router, predict.router, lstm.router, inference_protocol.router):
+        app.include_router(router, max_body_size=settings.max_body_bytes, dependencies=[API_KEY_REQUIRED])
     errors.install(app)
     openapi.install(app, settings)
     app.add_middleware(HeadAsGet)  # innermost: the access log and the metrics still see HEAD
@@ -73,8 +81,14 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
             allow_headers=["Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    # Added last, so outermost: they also count and log the 413s, and the id is set for both.
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+        budget=settings.body_buffer_bytes,
+    )
+    app.add_middleware(ShutdownCutoff)  # inside the metrics and the log: they see its 503
+    # Added last, so outermost: they also count and log the 413s and 408s, and the id is set for all.
     app.add_middleware(RequestMetrics, metrics=service_metrics)
     app.add_middleware(AccessLog)
     app.add_middleware(RequestID)

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from model.errors import ArgumentError
+from model.names import clipped
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 PARSE_ERROR = "There was an error parsing the body"
@@ -86,7 +87,7 @@ def check_content_type(content_type: str | None) -> None:
             subtype == "json" or subtype.endswith("+json")
         ):
             return
-    given = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+    given = f"Content-Type {clipped(content_type)}" if content_type else "no Content-Type"
     msg = f"Expected a JSON object sent with Content-Type: application/json, got {given}"
     raise RequestValidationError([{"type": "content_type", "loc": ("body",), "msg": msg}])
 

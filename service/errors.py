@@ -1,8 +1,9 @@
-"""Error responses: every 4xx is JSON in FastAPI's {"detail": ...} shape plus the request's id,
-and no input echoes back.
+"""Error responses: every 4xx is JSON in FastAPI's {"detail": ...} shape plus the request's id
+(under /v2, the Open Inference Protocol's {"error": "..."}), and no input echoes back.
 
 422 bodies keep FastAPI's standard list of {"type", "loc", "msg"} items; the "input" FastAPI
-would add is left out so that a rejected request (up to 1 MB) is never copied into the answer.
+would add is left out so that a rejected request (up to 1 MB) is never copied into the answer,
+and a value quoted in a message is cut to model.names.ECHO_CHARS characters.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from model.errors import ArgumentError
 from service.cancellation import Cancelled
+from service.middleware import BODY_LIMIT_STATUS, body_limit_message, error_content
 from service.models import UnknownModel
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import request_id_of
@@ -34,9 +37,8 @@ def error_response(
 ) -> JSONResponse:
     """{"detail": ..., "request_id": ...}: the id lets a client's report be found in the logs."""
     request_id = request_id_of(request.scope) or "-"
-    return JSONResponse(
-        status_code=status, content={"detail": detail, "request_id": request_id}, headers=headers
-    )
+    content = error_content(request.scope, detail, request_id)
+    return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 def unprocessable(request: Request, errors: Sequence[Mapping[str, Any]]) -> JSONResponse:
@@ -86,16 +88,27 @@ async def cancelled_handler(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 499, "Client closed the request")
 
 
+async def client_disconnect_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The client went away while its body was arriving: 499 in the log and the metrics, no
+    traceback (the answer itself goes nowhere)."""
+    logger.info("client went away while sending its body")
+    return error_response(request, 499, "Client closed the request")
+
+
 async def http_error_handler(request: Request, exc: Exception) -> Response:
-    """FastAPI's own 404/405 answers; a 405's Allow lists every method of the path, not one route's."""
+    """FastAPI's own 404/405 answers; a 405's Allow lists every method of the path, not one route's.
+    Starlette's body limit (FastAPI(max_body_size=...)) answers 413 with the project's message."""
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     if not is_body_allowed_for_status_code(exc.status_code):
         return Response(status_code=exc.status_code, headers=headers)
+    detail = exc.detail
     if exc.status_code == 405:
         allowed = [method for method in HTTP_METHODS if _route_exists(request, method)]
         headers["Allow"] = ", ".join(allowed)
-    return error_response(request, exc.status_code, exc.detail, headers)
+    elif exc.status_code == BODY_LIMIT_STATUS:
+        detail = body_limit_message(request.app.state.settings.max_body_bytes)
+    return error_response(request, exc.status_code, detail, headers)
 
 
 def _route_exists(request: Request, method: str) -> bool:
@@ -123,5 +136,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ArgumentError, argument_error_handler)
     app.add_exception_handler(UnknownModel, unknown_model_handler)
     app.add_exception_handler(Cancelled, cancelled_handler)
+    app.add_exception_handler(ClientDisconnect, client_disconnect_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

@@ -13,19 +13,25 @@ This module knows no HTTP: it raises ProtocolError with the message the route re
 from __future__ import annotations
 
 import json
+import re
 import struct
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from model.alphabet import ALPHABET, ALPHABET_SIZE
+from model.names import clipped
 
 INPUT_NAME = "text"
 NEXT_CHAR_OUTPUT = "next_char"
 PROBABILITIES_OUTPUT = "probabilities"
 HEADER_LENGTH = "inference-header-content-length"
+VERSION = "1"  # the one version of each model, as the metadata advertises it
+MAX_ID_CHARS = 256  # a request's id comes back in its response, so it is bounded
+LENGTH_DIGITS = re.compile(r"[0-9]{1,10}", re.ASCII)  # not str.isdigit: it accepts "\xb2"
+Count = Annotated[int, Field(strict=True, ge=0)]  # not "1", true or 1.0
 
 
 class ProtocolError(Exception):
@@ -50,7 +56,7 @@ class RequestInput(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str
-    shape: list[int]
+    shape: list[Count]
     datatype: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     data: list[Any] | None = None
@@ -59,7 +65,7 @@ class RequestInput(BaseModel):
 class InferenceRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: str | None = None
+    id: str | None = Field(None, max_length=MAX_ID_CHARS)
     parameters: dict[str, Any] = Field(default_factory=dict)
     inputs: list[RequestInput] = Field(min_length=1)
     outputs: list[dict[str, Any]] | None = None
@@ -87,7 +93,7 @@ def metadata(name: str) -> ModelMetadata:
     """GET /v2/models/{name}: the tensor names, types and shapes (-1: any batch size)."""
     return ModelMetadata(
         name=name,
-        versions=["1"],
+        versions=[VERSION],
         platform="numpy-char-rnn",
         inputs=[TensorMetadata(name=INPUT_NAME, datatype="BYTES", shape=[-1])],
         outputs=[
@@ -101,9 +107,9 @@ def parse_request(body: bytes, header_length: str | None) -> tuple[InferenceRequ
     """The request and its texts, from JSON or from the binary tensor extension."""
     header, binary = body, b""
     if header_length is not None:
-        if not header_length.isdigit() or int(header_length) > len(body):
+        if LENGTH_DIGITS.fullmatch(header_length) is None or int(header_length) > len(body):
             raise ProtocolError(
-                f"Inference-Header-Content-Length {header_length!r} is not a length in the body"
+                f"Inference-Header-Content-Length must be a number of bytes from 0 to {len(body)}"
             )
         header, binary = body[: int(header_length)], body[int(header_length) :]
     try:
@@ -117,13 +123,14 @@ def parse_request(body: bytes, header_length: str | None) -> tuple[InferenceRequ
 
 def _texts(request: InferenceRequest, binary: bytes) -> list[str]:
     if len(request.inputs) != 1 or request.inputs[0].name != INPUT_NAME:
-        names = [tensor.name for tensor in request.inputs]
-        raise ProtocolError(f"expected one input named {INPUT_NAME!r}, got {names}")
+        names = ", ".join(clipped(tensor.name) for tensor in request.inputs[:4])
+        more = ", ..." if len(request.inputs) > 4 else ""
+        raise ProtocolError(f"expected one input named {INPUT_NAME!r}, got [{names}{more}]")
     tensor = request.inputs[0]
     if tensor.datatype != "BYTES" or len(tensor.shape) != 1:
         raise ProtocolError(f"input {INPUT_NAME!r}: expected datatype BYTES and shape [N]")
     if "binary_data_size" in tensor.parameters:
-        texts = _decode_bytes(binary[: int(tensor.parameters["binary_data_size"])])
+        texts = _decode_bytes(binary[: _binary_size(tensor.parameters["binary_data_size"], len(binary))])
     elif tensor.data is not None and all(isinstance(text, str) for text in tensor.data):
         texts = list(tensor.data)
     else:
@@ -131,6 +138,16 @@ def _texts(request: InferenceRequest, binary: bytes) -> list[str]:
     if len(texts) != tensor.shape[0]:
         raise ProtocolError(f"input {INPUT_NAME!r}: shape [{tensor.shape[0]}] but {len(texts)} elements")
     return texts
+
+
+def _binary_size(size: object, available: int) -> int:
+    """binary_data_size, if it is a JSON integer that fits in the bytes after the header."""
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= available:
+        raise ProtocolError(
+            f"input {INPUT_NAME!r}: parameters.binary_data_size must be an integer from 0 to the "
+            f"{available} bytes after the JSON header"
+        )
+    return size
 
 
 def _decode_bytes(raw: bytes) -> list[str]:
@@ -157,7 +174,7 @@ def response_body(name: str, request_id: str | None, probabilities: NDArray[np.f
     order = np.argsort(-probabilities, axis=1, kind="stable")[:, 0]
     content = {
         "model_name": name,
-        "model_version": "1",
+        "model_version": VERSION,
         **({"id": request_id} if request_id is not None else {}),
         "outputs": [
             {

@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.connections import REFUSALS
 from service.middleware import watch_response
 from service.predictor import RankingCache
 
@@ -47,6 +48,21 @@ class CacheCollector(Collector):
             misses.add_metric([model], miss_count)
             entries.add_metric([model], entry_count)
         yield from (hits, misses, entries)
+
+
+class ConnectionCollector(Collector):
+    """Connections this process refused or closed before a request, by reason
+    (service.connections): max_connections (503) and header_timeout."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        refused = CounterMetricFamily(
+            "char_rnn_connections_refused",
+            "Connections answered 503 past MAX_CONNECTIONS, or closed for slow headers",
+            labels=["reason"],
+        )
+        for reason in ("max_connections", "header_timeout"):
+            refused.add_metric([reason], REFUSALS[reason])
+        yield refused
 
 
 class Metrics:
@@ -87,6 +103,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(CacheCollector(caches))
+        self.registry.register(ConnectionCollector())
 
 
 def route_label(scope: Scope) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.artifact import MANIFEST_FILE, WEIGHTS_FILE, ArtifactError
-from model.names import check_name
+from model.names import check_name, clipped
 from service.predictor import Predictor, load_predictor
 from service.schemas import ModelInfo
 from service.settings import Settings, SettingsError
@@ -22,7 +22,7 @@ class UnknownModel(Exception):
     def __init__(self, name: str, known: Sequence[str]) -> None:
         self.name = name
         self.known = tuple(known)
-        super().__init__(f"Unknown model {name!r}: the models served are {', '.join(self.known)}")
+        super().__init__(f"Unknown model {clipped(name)}: the models served are {', '.join(self.known)}")
 
 
 class ModelRegistry:
@@ -92,7 +92,7 @@ def best(predictors: Sequence[Predictor]) -> Predictor:
 
 def artifact_directories(settings: Settings) -> list[Path]:
     """CHAR_RNN_ARTIFACT alone; else each CHAR_RNN_ARTIFACTS entry that is an artifact, and
-    every subdirectory (but hidden ones: a save in progress) of each entry that is not."""
+    every subdirectory (but hidden ones and lost+found) of each entry that is not."""
     if settings.artifact is not None:
         return list(settings.artifact_paths)
     directories: list[Path] = []
@@ -100,11 +100,16 @@ def artifact_directories(settings: Settings) -> list[Path]:
         if any((path / name).is_file() for name in (MANIFEST_FILE, WEIGHTS_FILE)) or not path.is_dir():
             directories.append(path)  # load() names a missing directory or manifest
             continue
-        inside = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+        inside = sorted(p for p in path.iterdir() if p.is_dir() and not _skipped(p.name))
         if not inside:
             raise ArtifactError(f"{path}: no artifact directory in it (CHAR_RNN_ARTIFACTS)")
         directories.extend(inside)
     return directories
+
+
+def _skipped(name: str) -> bool:
+    """Hidden directories (a save in progress) and a volume's lost+found are not artifacts."""
+    return name.startswith(".") or name == "lost+found"
 
 
 def load_registry(settings: Settings) -> ModelRegistry:

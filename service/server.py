@@ -3,14 +3,27 @@
 A load balancer (a Kubernetes Service, say) notices a pod is going away only through its
 readiness probe, some seconds after the SIGTERM. Closing the listening socket at once would
 refuse the requests still routed here meanwhile; instead the server keeps answering, with
-/health/ready at 503, and begins uvicorn's graceful shutdown when the drain ends.
+/health/ready at 503, and begins uvicorn's graceful shutdown when the drain ends. Requests
+still running GRACEFUL_SHUTDOWN_SECONDS later get 503 (service.middleware.ShutdownCutoff),
+and `exit_without_request_threads` ends the process even if their threads still compute.
+
+DrainingServer overrides uvicorn.Server's `handle_exit`, `on_tick` and `shutdown` and sets its
+`should_exit`: methods without an underscore, but not a documented extension interface.
+pyproject.toml pins uvicorn to the exact version they were written against, and
+tests/service/test_server_drain.py and test_server_shutdown.py exercise each in a real process.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import logging
+import multiprocessing
+import os
 import resource
 import signal
 import socket
+import threading
 import time
 from types import FrameType
 from typing import Any
@@ -41,8 +54,7 @@ class DrainingServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.readiness.drain()
         if sig == signal.SIGTERM and self.drain_seconds > 0 and self.drain_deadline is None:
-            # Recorded as uvicorn records it, so the signal is raised again after shutdown.
-            self._captured_signals.append(sig)
+            # Not passed on: the server stops at the drain's end, and `serve` returns (exit 0).
             self.drain_deadline = time.monotonic() + self.drain_seconds
             return
         super().handle_exit(sig, frame)
@@ -82,6 +94,8 @@ WORKER_APP = "service.server:worker_app"
 def worker_app() -> FastAPI:
     """One worker's app, from the environment that `python -m service` set up (a factory);
     its connections get the bounds of the same settings."""
+    return_large_buffers_to_the_system()
+    die_with_the_supervisor()
     settings = load_settings()
     configure_logging(settings)
     configure_worker_protocol(settings.header_timeout_seconds, settings.max_connections)
@@ -98,6 +112,66 @@ def _options(settings: Settings) -> dict[str, Any]:
         "server_header": False,
         "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
     }
+
+
+IDLE_THREADS_SECONDS = 1.0
+
+
+def exit_without_request_threads(status: int) -> None:
+    """End the process now if request threads still run after the graceful shutdown.
+
+    Python cannot stop a thread, and the interpreter waits for every one at exit: a forward
+    pass cancelled by the deadline would otherwise hold the process (and the pod) until it ends.
+    Their requests have had their 503 already.
+    """
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    deadline = time.monotonic() + IDLE_THREADS_SECONDS
+    for thread in others:  # idle pool threads end at once once the event loop has closed
+        thread.join(max(deadline - time.monotonic(), 0))
+    running = [thread for thread in others if thread.is_alive()]
+    if not running:
+        return
+    plural = "s" if len(running) != 1 else ""
+    logging.getLogger("service").warning(
+        "exiting with %d request thread%s still running past GRACEFUL_SHUTDOWN_SECONDS", len(running), plural
+    )
+    logging.shutdown()
+    os._exit(status)
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def die_with_the_supervisor() -> None:
+    """Ask Linux for a SIGTERM when this worker's supervisor dies, even by SIGKILL: without it
+    the workers keep the port and a restart cannot listen. SIGTERM is their graceful shutdown,
+    which closes the listening socket at once. A no-op off Linux."""
+    supervisor = multiprocessing.parent_process()  # the process that spawned this one
+    prctl = getattr(_libc(), "prctl", None)
+    if prctl is None or supervisor is None:
+        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor.pid:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name is not None else None
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD_BYTES = 128 << 10
+
+
+def return_large_buffers_to_the_system() -> None:
+    """Make glibc allocate every buffer over 128 kB (request bodies) by mmap, returned to the
+    system when freed. Without it glibc raises that threshold after the first freed buffer and
+    keeps later ones in its heap: 128 MB of bodies, once closed, still held 249 MB of RSS
+    (docs/reliability.md). A no-op where the C library is not glibc."""
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def bind(settings: Settings) -> socket.socket:

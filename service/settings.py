@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Where the served artifacts live unless CHAR_RNN_ARTIFACTS or CHAR_RNN_ARTIFACT says otherwise.
@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(100_000, alias="MAX_TEXT_CHARS", ge=1)
     max_batch: int = Field(1000, alias="MAX_BATCH", ge=1)
     max_body_bytes: int = Field(1_000_000, alias="MAX_BODY_BYTES", ge=1)
+    # Seconds from a request's start by which its whole body must have arrived (else 408).
+    body_timeout_seconds: float = Field(15.0, alias="BODY_TIMEOUT_SECONDS", ge=0.1, le=3600)
+    # Bytes of request bodies held at once, over every request in progress (past it: 503).
+    body_buffer_bytes: int = Field(128_000_000, alias="BODY_BUFFER_BYTES", ge=1)
     # POST /accuracy computations running at once (each may take seconds and tens of MB).
     max_concurrent_evaluations: int = Field(2, alias="MAX_CONCURRENT_EVALUATIONS", ge=1, le=64)
     # Windows whose ranking /predict-next keeps (LRU); 0 turns the cache off.
@@ -60,6 +64,10 @@ class Settings(BaseSettings):
     # Server processes sharing the port, each with its own copy of the model (about 70 MB). Above
     # 1, uvicorn's supervisor runs them and DRAIN_SECONDS does not apply (see docs/deployment.md).
     workers: int = Field(1, alias="WORKERS", ge=1, le=64)
+    # A key every route but the probes and /metrics requires (Authorization: Bearer <key>);
+    # unset: open. API_KEY_FILE names a file holding it (a mounted secret), read at start.
+    api_key: SecretStr | None = Field(None, alias="API_KEY", min_length=1)
+    api_key_file: Path | None = Field(None, alias="API_KEY_FILE")
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -86,6 +94,36 @@ class Settings(BaseSettings):
             raise ValueError("set CHAR_RNN_ARTIFACT (one artifact) or CHAR_RNN_ARTIFACTS, not both")
         return self
 
+    @model_validator(mode="after")
+    def _one_key(self) -> Settings:
+        if self.api_key is not None and self.api_key_file is not None:
+            raise ValueError("set API_KEY or API_KEY_FILE, not both")
+        return self
+
+    @property
+    def api_key_bytes(self) -> bytes | None:
+        """The key requests must send, or None (open); SettingsError if API_KEY_FILE is unusable."""
+        if self.api_key is not None:
+            return self.api_key.get_secret_value().encode()
+        if self.api_key_file is None:
+            return None
+        try:
+            key = self.api_key_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise SettingsError(
+                f"invalid setting API_KEY_FILE={str(self.api_key_file)!r}: {reason}"
+            ) from None
+        if not key:
+            raise SettingsError(f"invalid setting API_KEY_FILE={str(self.api_key_file)!r}: the file is empty")
+        return key.encode()
+
+    @model_validator(mode="after")
+    def _one_body_fits(self) -> Settings:
+        if self.body_buffer_bytes < self.max_body_bytes:
+            raise ValueError("BODY_BUFFER_BYTES must be at least MAX_BODY_BYTES, or no full-size body fits")
+        return self
+
     @property
     def artifact_paths(self) -> tuple[Path, ...]:
         """CHAR_RNN_ARTIFACT alone, else the entries of CHAR_RNN_ARTIFACTS, as absolute paths."""
@@ -107,4 +145,5 @@ def load_settings(**overrides: object) -> Settings:
         if not first["loc"]:  # a rule between settings, not one bad value
             raise SettingsError(f"invalid settings: {first['msg'].removeprefix('Value error, ')}") from None
         name = str(first["loc"][0])
-        raise SettingsError(f"invalid setting {name}={first.get('input')!r}: {first['msg']}") from None
+        shown = "<hidden>" if name == "API_KEY" else repr(first.get("input"))  # a key is never echoed
+        raise SettingsError(f"invalid setting {name}={shown}: {first['msg']}") from None

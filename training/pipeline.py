@@ -10,6 +10,7 @@ trained on ("data": "train").
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -101,8 +102,10 @@ def measurements(
 
 
 def check_out(config: TrainingConfig) -> None:
-    """Before any training: --out may be written, and the weights fit in an artifact. Leftover
+    """Before any training: --out may be written, the weights fit in an artifact and the disk
+    has room for them. An artifact that a killed save() left aside is put back, and leftover
     temporary directories of killed runs are removed (a live run's stay)."""
+    artifact.recover_interrupted_save(config.out)
     try:
         artifact.check_target(config.out, config.force)
     except FileExistsError as error:
@@ -116,6 +119,24 @@ def check_out(config: TrainingConfig) -> None:
         )
     if config.out.parent.is_dir():
         artifact.remove_stale_temporaries(config.out)
+        check_free_space(config.out, size)
+
+
+# A run writes its checkpoint (parameters, best parameters and two optimiser moments: 4 copies)
+# beside the previous one, a refit's as well, then the artifact: 10 copies bound them all.
+SPACE_FACTOR = 10
+
+
+def check_free_space(out: Path, weights_bytes: int) -> None:
+    """OSError naming --out's directory if it has less room than a run's files need, said
+    before training rather than at the first checkpoint."""
+    free = shutil.disk_usage(out.parent).free
+    needed = SPACE_FACTOR * weights_bytes
+    if free < needed:
+        raise OSError(
+            f"--out {out}: {free:,} bytes free on its disk, a run needs about {needed:,} "
+            f"({SPACE_FACTOR} copies of its weights: checkpoints and the artifact)",
+        )
 
 
 def build_manifest(

@@ -38,13 +38,29 @@ function describeError(status, data) {
   return data.detail ? String(data.detail) : `HTTP ${status}`;
 }
 
-async function api(path, body) {
-  const options = body === undefined ? {} : {
+// A server with API_KEY set answers 401 without the key: asked for once, then kept in this
+// browser's localStorage and sent with every call.
+const API_KEY_ITEM = "char-rnn-api-key";
+
+function authorization() {
+  const key = localStorage.getItem(API_KEY_ITEM);
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+async function api(path, body, asked = false) {
+  const options = body === undefined ? { headers: authorization() } : {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...authorization() },
     body: JSON.stringify(body),
   };
   const response = await fetch(path, options);
+  if (response.status === 401 && !asked) {
+    const key = window.prompt("This server needs an API key:");
+    if (key) {
+      localStorage.setItem(API_KEY_ITEM, key.trim());
+      return api(path, body, true);
+    }
+  }
   const data = await response.json();
   if (!response.ok) throw new Error(describeError(response.status, data));
   return data;

@@ -11,6 +11,12 @@ router = APIRouter(tags=["health"])
 _ALIVE = HealthResponse(status="ok")
 
 
+@router.get("/health", tags=["model"])
+async def health() -> HealthResponse:
+    """Liveness: 200 {"status": "ok"} whenever the app runs, which is only with a verified model."""
+    return _ALIVE
+
+
 @router.get("/health/live")
 async def live() -> HealthResponse:
     """Liveness: 200 {"status": "ok"} while the process serves HTTP at all."""

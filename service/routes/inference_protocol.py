@@ -1,24 +1,35 @@
 """The Open Inference Protocol (KServe V2) REST routes, spoken by tritonclient and KServe's SDK.
 
 Errors here take the protocol's shape, {"error": "..."}, not the rest of the API's
-{"detail": ...}: the protocol's clients read that field. Every model route looks its model
-up by name through `predictor_for`, the one place that knows which models are served.
+{"detail": ...}: the protocol's clients read that field (service.errors gives the framework's
+own 404, 405, 413 and 408 under /v2 the same shape). Every model route looks its model up by
+name through `predictor_for`, the one place that knows which models are served; each is also
+served under /versions/1, the one version the metadata advertises.
+
+An infer body is JSON, or a JSON header and binary tensors. tritonclient sends it without a
+Content-Type, so none is accepted; a Content-Type that a cross-site form may send (text/plain)
+is refused with 415, as are others but JSON and application/octet-stream.
 """
 
 from __future__ import annotations
 
+import email.message
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from model.errors import ArgumentError
+from model.names import clipped
 from model.version import package_version
+from service.body import INLINE_BODY_BYTES
 from service.deps import ReadinessDep, SettingsDep
 from service.inference_protocol import (
     HEADER_LENGTH,
+    VERSION,
     InferenceRequest,
     InferenceResponse,
     ModelMetadata,
@@ -32,6 +43,7 @@ from service.models import ModelRegistry, UnknownModel
 from service.predictor import Predictor
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"])
+probes = APIRouter(prefix="/v2", tags=["open inference protocol"])  # open even with an API key
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProtocolErrorResponse, "description": "No model of that name"}
 }
@@ -68,7 +80,36 @@ def protocol_error(status: int, message: str) -> JSONResponse:
 
 
 def unknown_model(name: str) -> JSONResponse:
-    return protocol_error(404, f"model {name!r} is not served here")
+    return protocol_error(404, f"model {clipped(name)} is not served here")
+
+
+def served(request: Request, name: str, version: str | None) -> Predictor | JSONResponse:
+    """The model's predictor, or the protocol's 404 for an unknown model or version."""
+    predictor = predictor_for(request, name)
+    if predictor is None:
+        return unknown_model(name)
+    if version is not None and version != VERSION:
+        return protocol_error(
+            404, f"model {clipped(name)} has no version {clipped(version)} (versions: {VERSION})"
+        )
+    return predictor
+
+
+UNSUPPORTED_MEDIA = (
+    "Expected Content-Type application/json, or application/octet-stream with "
+    "Inference-Header-Content-Length, or none"
+)
+
+
+def acceptable_content_type(content_type: str | None, binary: bool) -> bool:
+    """No Content-Type (tritonclient's), JSON, or octet-stream for the binary extension."""
+    if content_type is None:
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    kind, subtype = message.get_content_maintype(), message.get_content_subtype()
+    json = kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+    return json or (binary and message.get_content_type() == "application/octet-stream")
 
 
 @router.get("")
@@ -77,13 +118,13 @@ async def server_metadata() -> dict[str, Any]:
     return {"name": "char-rnn-service", "version": package_version(), "extensions": ["binary_tensor_data"]}
 
 
-@router.get("/health/live")
+@probes.get("/health/live")
 async def server_live() -> dict[str, bool]:
     """Liveness: 200 {"live": true} while the process serves HTTP."""
     return {"live": True}
 
 
-@router.get("/health/ready", responses=NOT_READY)
+@probes.get("/health/ready", responses=NOT_READY)
 async def server_ready(readiness: ReadinessDep) -> JSONResponse:
     """Readiness: 200 once every model is loaded and warmed up; 503 before that and while draining."""
     ready = readiness.state == "ready"
@@ -93,52 +134,92 @@ async def server_ready(readiness: ReadinessDep) -> JSONResponse:
 @router.get("/models/{name}", response_model=ModelMetadata, responses=NOT_FOUND)
 async def model_metadata(name: str, request: Request) -> Response:
     """Model metadata: the input and output tensors' names, datatypes and shapes."""
-    if predictor_for(request, name) is None:
-        return unknown_model(name)
-    return JSONResponse(metadata(name).model_dump())
+    return _metadata(request, name, None)
+
+
+@router.get("/models/{name}/versions/{version}", response_model=ModelMetadata, responses=NOT_FOUND)
+async def model_version_metadata(name: str, version: str, request: Request) -> Response:
+    """A version's metadata: the model's (version 1 is the only one)."""
+    return _metadata(request, name, version)
+
+
+def _metadata(request: Request, name: str, version: str | None) -> Response:
+    predictor = served(request, name, version)
+    return predictor if isinstance(predictor, Response) else JSONResponse(metadata(name).model_dump())
 
 
 @router.get("/models/{name}/ready", responses={**NOT_FOUND, **NOT_READY})
-async def model_ready(name: str, request: Request, readiness: ReadinessDep) -> JSONResponse:
+async def model_ready(name: str, request: Request, readiness: ReadinessDep) -> Response:
     """Model readiness: 200 {"name", "ready": true} once the model is warmed up."""
-    if predictor_for(request, name) is None:
-        return unknown_model(name)
-    ready = readiness.state == "ready"
+    return _ready(request, name, None, readiness.state == "ready")
+
+
+@router.get("/models/{name}/versions/{version}/ready", responses={**NOT_FOUND, **NOT_READY})
+async def model_version_ready(name: str, version: str, request: Request, readiness: ReadinessDep) -> Response:
+    """A version's readiness: the model's."""
+    return _ready(request, name, version, readiness.state == "ready")
+
+
+def _ready(request: Request, name: str, version: str | None, ready: bool) -> Response:
+    predictor = served(request, name, version)
+    if isinstance(predictor, Response):
+        return predictor
     return JSONResponse({"name": name, "ready": ready}, status_code=200 if ready else 503)
 
 
-@router.post(
-    "/models/{name}/infer",
-    response_model=InferenceResponse,
-    responses={
+INFER_OPTIONS: dict[str, Any] = {
+    "response_model": InferenceResponse,
+    "responses": {
         **NOT_FOUND,
         400: {"model": ProtocolErrorResponse, "description": "A request the model cannot use"},
+        415: {"model": ProtocolErrorResponse, "description": "A Content-Type other than JSON"},
     },
     # The body is read raw (JSON, or JSON and binary tensors), so its schema is declared here.
-    openapi_extra={
+    "openapi_extra": {
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": inline_schema(InferenceRequest)}},
         }
     },
-)
+}
+
+
+@router.post("/models/{name}/infer", **INFER_OPTIONS)
 async def infer(name: str, request: Request, settings: SettingsDep) -> Response:
     """Inference: texts (BYTES, [N]) in; next characters (BYTES, [N]), probabilities (FP32, [N, 27]) out."""
-    predictor = predictor_for(request, name)
-    if predictor is None:
-        return unknown_model(name)
+    return await _answer(request, name, None, settings.max_batch)
+
+
+@router.post("/models/{name}/versions/{version}/infer", **INFER_OPTIONS)
+async def infer_version(name: str, version: str, request: Request, settings: SettingsDep) -> Response:
+    """Inference on a version: the model's (version 1 is the only one)."""
+    return await _answer(request, name, version, settings.max_batch)
+
+
+async def _answer(request: Request, name: str, version: str | None, max_batch: int) -> Response:
+    predictor = served(request, name, version)
+    if isinstance(predictor, Response):
+        return predictor
+    header_length = request.headers.get(HEADER_LENGTH)
+    if not acceptable_content_type(request.headers.get("content-type"), header_length is not None):
+        return protocol_error(415, UNSUPPORTED_MEDIA)
     body = await request.body()
     try:
-        header_length = request.headers.get(HEADER_LENGTH)
-        return await run_in_threadpool(_infer, predictor, settings.max_batch, name, body, header_length)
+        # Parsed as the other routes parse a large body: in a thread, two at a time.
+        if len(body) <= INLINE_BODY_BYTES:
+            inference, texts = parse_request(body, header_length)
+        else:
+            limiter = request.app.state.parse_limiter
+            inference, texts = await to_thread.run_sync(parse_request, body, header_length, limiter=limiter)
+        del body
+        return await run_in_threadpool(_infer, predictor, max_batch, name, inference, texts)
     except ProtocolError as error:
         return protocol_error(400, str(error))
 
 
 def _infer(
-    predictor: Predictor, max_batch: int, name: str, body: bytes, header_length: str | None
+    predictor: Predictor, max_batch: int, name: str, inference: InferenceRequest, texts: list[str]
 ) -> Response:
-    inference, texts = parse_request(body, header_length)
     if len(texts) > max_batch:
         raise ProtocolError(f"input 'text': at most {max_batch} texts (MAX_BATCH), got {len(texts)}")
     try:

@@ -1,4 +1,4 @@
-"""What is being served: liveness, the models' descriptions and their recorded accuracy."""
+"""What is being served: the models' descriptions and their recorded accuracy."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from service.deps import ModelsDep
-from service.schemas import HealthResponse, MessageResponse, ModelInfo, ModelList, RecordedAccuracy
+from service.schemas import MessageResponse, ModelInfo, ModelList, RecordedAccuracy
 
 router = APIRouter(tags=["model"])
 UNKNOWN_MODEL: dict[int | str, dict[str, Any]] = {
@@ -16,13 +16,6 @@ UNKNOWN_MODEL: dict[int | str, dict[str, Any]] = {
 ModelQuery = Annotated[
     str | None, Query(description="A model named by GET /models; without it, the default model.")
 ]
-_OK = HealthResponse(status="ok")
-
-
-@router.get("/health")
-async def health() -> HealthResponse:
-    """Liveness: 200 {"status": "ok"} whenever the app runs, which is only with a verified model."""
-    return _OK
 
 
 @router.get("/models")

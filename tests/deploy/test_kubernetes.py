@@ -87,7 +87,9 @@ def test_runs_as_non_root_on_a_read_only_root_filesystem() -> None:
 def test_the_grace_period_outlasts_the_drain_and_the_graceful_shutdown() -> None:
     pod = resources()["Deployment"]["spec"]["template"]["spec"]
     shutdown = float(env()["DRAIN_SECONDS"]) + float(env()["GRACEFUL_SHUTDOWN_SECONDS"])
-    assert pod["terminationGracePeriodSeconds"] > shutdown
+    # The process exits within a few seconds of the graceful shutdown's end
+    # (tests/service/test_server_shutdown.py): 5 s of margin for it.
+    assert pod["terminationGracePeriodSeconds"] >= shutdown + 5
 
 
 def test_service_hpa_and_pdb_select_the_deployments_pods() -> None:

@@ -159,9 +159,23 @@ def test_bad_requests_are_protocol_400s(
 def test_broken_binary_data_is_a_400(client: ASGIClient, artifact: Artifact) -> None:
     body, headers = binary_request(["harles dar"])
     url = f"/v2/models/{artifact.name}/infer"
-    cut = client.post(url, content=body[:-3], headers=headers)
-    assert cut.json() == {"error": "input 'text': binary data ends inside an element"}
-    no_length = client.post(url, content=body[: -len("harles dar") - 2], headers=headers)
+    cut = client.post(url, content=body[:-3], headers=headers)  # shorter than binary_data_size
+    assert cut.json() == {
+        "error": "input 'text': parameters.binary_data_size must be an integer from 0 to the 11 bytes "
+        "after the JSON header"
+    }
+    header = json.dumps(
+        {
+            "inputs": [
+                {"name": "text", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 2}}
+            ]
+        }
+    )
+    no_length = client.post(
+        url,
+        content=header.encode() + b"\x0a\x00",
+        headers={"Inference-Header-Content-Length": str(len(header))},
+    )
     assert no_length.json() == {"error": "input 'text': binary data ends inside an element's length"}
     not_utf8 = body[: -len("harles dar")] + b"\xff" * len("harles dar")
     assert client.post(url, content=not_utf8, headers=headers).json() == {
@@ -169,7 +183,7 @@ def test_broken_binary_data_is_a_400(client: ASGIClient, artifact: Artifact) -> 
     }
     bad_header = client.post(url, content=body, headers={"Inference-Header-Content-Length": "99999"})
     assert bad_header.json() == {
-        "error": "Inference-Header-Content-Length '99999' is not a length in the body"
+        "error": f"Inference-Header-Content-Length must be a number of bytes from 0 to {len(body)}"
     }
 
 

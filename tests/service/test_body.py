@@ -129,3 +129,12 @@ def test_a_large_valid_body_is_served(client: ASGIClient) -> None:
     response = client.post("/predict-next/batch", json={"texts": texts, "top_k": 1})
     assert response.status_code == 200
     assert len(response.json()["predictions"]) == 1000
+
+
+def test_a_long_content_type_is_not_echoed_in_full(client: ASGIClient) -> None:
+    response = client.post("/predict-next", content=b"{}", headers={"content-type": "text/" + "x" * 8000})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == (
+        "Expected a JSON object sent with Content-Type: application/json, got Content-Type "
+        f"'text/{'x' * 59}'... (8,005 characters)"
+    )

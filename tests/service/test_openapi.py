@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Callable
+
+import pytest
 
 from service.schemas import AccuracyResponse, GenerateResponse, PredictBatchResponse, PredictNextResponse
 from tests.utils.client import ASGIClient
@@ -54,3 +58,35 @@ def test_docs_load_only_local_assets_and_they_are_served(client: ASGIClient) -> 
     assert {"/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/openapi.json"} <= set(urls)
     for url in urls:
         assert client.get(url).status_code == 200, url
+
+
+def test_docs_send_a_csp_that_allows_exactly_their_inline_script_and_forbid_framing(
+    client: ASGIClient,
+) -> None:
+    page = client.get("/docs")
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    inline = re.findall(r"<script>(.*?)</script>", page.text, re.DOTALL)
+    assert len(inline) == 1
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+    assert f"script-src 'self' 'sha256-{digest}'" in policy
+    asset = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert asset.headers["x-frame-options"] == "DENY" and asset.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["index.html", "swagger-ui-bundle.js.map", "swagger-ui.css.map", "oauth2-redirect.html", "index.j2"],
+)
+def test_only_the_assets_docs_need_are_served(client: ASGIClient, name: str) -> None:
+    response = client.get(f"/docs/assets/{name}")
+    assert (response.status_code, response.json()["detail"]) == (404, "Not Found")
+
+
+def test_the_trailing_slash_redirect_does_not_reflect_the_host(client: ASGIClient) -> None:
+    response = client.get("/docs/", headers={"host": "evil.example"}, follow_redirects=False)
+    assert response.status_code in (307, 404)
+    assert "evil.example" not in response.headers.get("location", "")
+    assert "evil.example" not in response.text

@@ -75,3 +75,47 @@ def test_sigterm_on_an_idle_server_exits_0(server_factory_dir: Path) -> None:
 @pytest.fixture
 def server_factory_dir(small_artifact: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(small_artifact, tmp_path / "artifact"))
+
+
+def test_sigterm_ends_the_process_within_the_grace_period_and_the_cut_off_request_gets_503(
+    tmp_path: Path,
+) -> None:
+    # 300 steps of a 128-unit LSTM per generated character.
+    artifact_dir = build_artifact(tmp_path / "wide", architecture="lstm", n_hidden=128, context=300, steps=1)
+    model = load(artifact_dir).model
+    started = time.perf_counter()
+    model.generate(np.zeros(300, dtype=np.int64), 5)
+    n = min(1000, max(50, int(30.0 / ((time.perf_counter() - started) / 5))))  # about 30 s of work
+
+    with running_server(artifact_dir, tmp_path / "server.log", GRACEFUL_SHUTDOWN_SECONDS="1") as server:
+        outcome: dict[str, Any] = {}
+
+        def slow_request() -> None:
+            try:
+                outcome["response"] = httpx.post(
+                    f"{server.base_url}/generate", json={"text": "origin of species", "n": n}, timeout=120.0
+                )
+            except httpx.HTTPError as error:
+                outcome["error"] = error
+
+        worker = threading.Thread(target=slow_request)
+        worker.start()
+        time.sleep(1.0)  # the request has reached its thread
+        assert worker.is_alive(), "the request finished before SIGTERM; it is not in flight"
+        server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        status = server.process.wait(timeout=30)
+        took = time.monotonic() - signalled
+        worker.join(timeout=30)
+    assert status == 0
+    assert took < 1 + 4, f"exited {took:.1f} s after SIGTERM, GRACEFUL_SHUTDOWN_SECONDS=1"
+    assert "error" not in outcome, outcome.get("error")
+    response = outcome["response"]
+    assert (response.status_code, response.json()["detail"]) == (
+        503,
+        "The server shut down before the request finished (GRACEFUL_SHUTDOWN_SECONDS)",
+    )
+    log = server.log()
+    assert '"POST /generate" 503' in log
+    assert "Traceback" not in log and '"POST /generate" 500' not in log
+    assert "exiting with 1 request thread still running" in log
