@@ -36,7 +36,7 @@ EXPOSE 8000
 
 # python:3.11-slim has no curl: ask /health/ready with the standard library (non-2xx raises,
 # exit 1), so the container is healthy once the model is warmed up and until it drains.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/health/ready', timeout=4)"]
 
 # The one serve command, the same as `make serve` and the tests run.
