@@ -57,7 +57,8 @@ def engine_missing() -> str | None:
     try:
         docker("version", "--format", "{{.Server.Version}}", timeout=20)
     except DockerError as error:
-        return f"no Docker engine answers (dockerd --bridge=none --iptables=false): {error}"
+        said = str(error).strip().splitlines()[-1]
+        return f"no Docker engine answers (start one: dockerd --bridge=none --iptables=false): {said}"
     try:
         docker("image", "inspect", BASE_IMAGE, timeout=20)
     except DockerError:
