@@ -1,8 +1,9 @@
 """The image and docker-compose.yml, built and run by a real Docker engine (`pytest -m container`).
 
 Skipped, saying why, when no engine answers or the base image is missing (`.ci/run` installs
-Docker, starts an engine and makes the base image). The image is built once for the module;
-each test runs its own container on the host's network, on a free loopback port.
+Docker, starts an engine and makes the base image). The image is built once for the module.
+Containers run on the host's network, each on a free loopback port: the checks that only read
+share one, and each of the others (stop, a broken artifact, compose) starts its own.
 """
 
 from __future__ import annotations
