@@ -8,7 +8,7 @@ PORT ?= 8000
 # The lowest total line coverage `make test` accepts (measured: see docs/architecture.md).
 COVERAGE_MIN := 95
 
-.PHONY: serve test lint typecheck bench train evaluate docs-examples screenshots lock clean
+.PHONY: serve test lint typecheck bench bench-container train evaluate docs-examples screenshots lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ screenshots: $(DEV)
 bench: $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
+
+# The image: build time, size, time to ready and to healthy, drain on docker stop (docs/deployment.md).
+# Needs a Docker engine and the base image: `.ci/run make bench-container` sets both up.
+bench-container: $(DEV)
+	$(BIN)/python -m bench.container
 
 # RECIPE names the settings (assignment or darwin-lstm); the artifact goes to a new directory
 # under runs/ (git ignores it) unless OUT says otherwise, and an existing one is never replaced

@@ -1,39 +1,24 @@
-"""The image, rehearsed without a container engine, and the lock file it installs from.
+"""The lock file the image installs from, and how it installs it.
 
-The rehearsal follows the Dockerfile: it copies exactly what the COPY lines name (leaving out
-what .dockerignore excludes) into an empty directory, runs the RUN lines that install into a
-fresh virtual environment, then starts CMD with the image's ENV as the image's unprivileged
-user and waits for /health/ready. A module moved without its COPY line fails here.
+tests/test_container_run.py builds the image and checks that it holds exactly the lock's
+versions; what stays here is what the build cannot show: that the lock is uv's, within
+pyproject's ranges, free of development tools, and installed without resolving again.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.test_container import only
-from tests.utils.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;]+)", re.MULTILINE)
-USER_SETUP = re.compile(r"^groupadd .+ && useradd .+$")  # creates the USER; the rehearsal uses its uid
-VENV_TOOLS = {"pip", "setuptools", "wheel"}
 
 
 def pins() -> dict[str, str]:
@@ -66,172 +51,3 @@ def test_the_image_installs_from_the_lock_without_resolving_again() -> None:
     assert "pip install --no-deps --requirement requirements.lock" in runs
     assert "pip install --no-deps . && pip check" in runs
     assert "requirements.lock ./" in only("COPY")
-
-
-# --- the rehearsal ----------------------------------------------------------------------------
-
-
-def dockerignore() -> list[re.Pattern[str]]:
-    patterns = []
-    for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        assert not line.startswith("!"), "exceptions are not rehearsed"
-        regex = re.escape(line.strip("/")).replace(r"\*\*/", "(.*/)?").replace(r"\*", "[^/]*")
-        patterns.append(re.compile(regex.replace(r"\?", "[^/]")))
-    return patterns
-
-
-def ignored(relative: Path, patterns: list[re.Pattern[str]]) -> bool:
-    """Docker's rule: a pattern excludes a path it matches and everything under it."""
-    prefixes = [Path(*relative.parts[:n]).as_posix() for n in range(1, len(relative.parts) + 1)]
-    return any(pattern.fullmatch(prefix) for pattern in patterns for prefix in prefixes)
-
-
-def copy_as_the_dockerfile_does(app: Path) -> None:
-    patterns = dockerignore()
-    for arguments in only("COPY"):
-        *sources, target = arguments.split()
-        destination = app / target
-        for source in sources:
-            path = ROOT / source
-            assert not ignored(Path(source.rstrip("/")), patterns), f"COPY {source} is in .dockerignore"
-            files = sorted(path.rglob("*")) if path.is_dir() else [path]
-            for file in files:
-                relative = file.relative_to(ROOT)
-                if file.is_file() and not ignored(relative, patterns):
-                    inside = file.relative_to(path) if path.is_dir() else Path(file.name)
-                    (destination / inside).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(file, destination / inside)
-
-
-def image_env(app: Path) -> dict[str, str]:
-    """ENV lines, in order, with the WORKDIR's absolute paths moved to the rehearsal's."""
-    (workdir,) = only("WORKDIR")
-    env: dict[str, str] = {}
-    for arguments in only("ENV"):
-        for pair in arguments.split():
-            name, _, value = pair.partition("=")
-            env[name] = value.replace(workdir, str(app))
-    return env
-
-
-@pytest.fixture
-def rehearsal() -> Iterator[Path]:
-    # Not pytest's tmp_path: its parents are private to root, and the service runs as uid 10001.
-    directory = Path(tempfile.mkdtemp(prefix="image-rehearsal-"))
-    directory.chmod(0o755)
-    try:
-        yield directory
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def base_python() -> str:
-    """A Python 3.11 that every user can run, as the image's /usr/local/bin/python is.
-
-    This interpreter may live under root's home (pyenv), where the image's user cannot read its
-    standard library; a system one is used when there is one.
-    """
-    for candidate in ("/usr/local/bin/python3.11", "/usr/bin/python3.11"):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return sys.executable
-
-
-def install(app: Path, venv: Path, env: dict[str, str]) -> None:
-    subprocess.run([base_python(), "-m", "venv", str(venv)], check=True, timeout=120)
-    # The machine's pip settings (index, wheel cache) apply; the image's PIP_NO_CACHE_DIR does
-    # not, so the rehearsal reuses downloaded wheels.
-    build_env = {**os.environ, **env, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
-    build_env.pop("PIP_NO_CACHE_DIR")
-    for command in only("RUN"):
-        if USER_SETUP.match(command):
-            continue
-        assert command.startswith("pip "), f"RUN {command!r} is not rehearsed"
-        subprocess.run(["sh", "-c", command], cwd=app, env=build_env, check=True, timeout=600)
-
-
-def installed(venv: Path) -> dict[str, str]:
-    listed = subprocess.run(
-        [venv / "bin" / "python", "-m", "pip", "list", "--format=json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return {canonicalize_name(item["name"]): item["version"] for item in json.loads(listed.stdout)}
-
-
-def image_ids() -> tuple[int, int]:
-    """The image's USER as (uid, gid), or this process's own when it is already unprivileged."""
-    (user,) = only("USER")
-    uid, gid = user.split(":")
-    return (int(uid), int(gid)) if os.geteuid() == 0 else (os.geteuid(), os.getegid())
-
-
-def as_image_user() -> list[str]:
-    """The command prefix that runs as the image's user (only root can switch)."""
-    if os.geteuid() != 0:
-        return []
-    uid, gid = image_ids()
-    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
-
-
-def process_ids(pid: int) -> tuple[int, int]:
-    """A running process's real uid and gid, from /proc."""
-    status = Path(f"/proc/{pid}/status").read_text().splitlines()
-    fields = {line.split(":")[0]: line.split()[1] for line in status if line.startswith(("Uid:", "Gid:"))}
-    return int(fields["Uid"]), int(fields["Gid"])
-
-
-@pytest.mark.slow
-def test_the_image_rehearsal_installs_the_lock_and_gets_ready(rehearsal: Path) -> None:
-    app, venv = rehearsal / "app", rehearsal / "venv"
-    copy_as_the_dockerfile_does(app)
-    assert not list(app.rglob("__pycache__")) and not (app / "tests").exists()
-    env = image_env(app)
-    install(app, venv, env)
-    assert installed(venv).keys() - VENV_TOOLS == set(pins()) | {"char-rnn-service"}
-    assert {name: installed(venv)[name] for name in pins()} == pins()
-
-    port = free_port()
-    # As `docker run -e HOST=127.0.0.1 -e PORT=...`: the tests listen on loopback only.
-    run_env = {**env, "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": str(port)}
-    (cmd,) = only("CMD")
-    log_path = rehearsal / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*as_image_user(), *json.loads(cmd)], cwd=app, env=run_env, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        ready = wait_ready(f"http://127.0.0.1:{port}", process, timeout=60.0)
-        assert ready, log_path.read_text(errors="replace")
-        assert process_ids(process.pid) == image_ids()
-        answer = httpx.post(f"http://127.0.0.1:{port}/predict-next", json={"text": "harles dar"}, timeout=10)
-        assert answer.status_code == 200 and len(answer.json()["next_char"]) == 1
-        # The demo page's files are package data: the non-editable install must carry them.
-        for path, name in (("/", "index.html"), ("/demo/demo.js", "demo.js"), ("/demo/demo.css", "demo.css")):
-            page = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10)
-            assert page.status_code == 200, path
-            assert page.content == (ROOT / "service" / "demo" / name).read_bytes(), path
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0, log_path.read_text(errors="replace")
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-    assert "char-rnn-assignment" in log_path.read_text()
-
-
-def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{base_url}/health/ready", timeout=1.0).status_code == 200:
-                return True
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    return False

@@ -15,6 +15,9 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+
+import httpx
 
 from service.app import create_app
 from service.settings import DEFAULT_ARTIFACTS
@@ -59,7 +62,15 @@ def examples(text: str) -> list[Example]:
     ]
 
 
-def actual_output(client: ASGIClient, example: Example) -> str:
+class Client(Protocol):
+    """What sends an example: the in-process ASGIClient, or an httpx.Client on a real server."""
+
+    def request(
+        self, method: str, url: str, *, headers: dict[str, str], content: str | None
+    ) -> httpx.Response: ...
+
+
+def actual_output(client: Client, example: Example) -> str:
     """The answer's body, with " (HTTP nnn)" when the document marks the status there."""
     method, path, headers, body = example.request()
     response = client.request(method, path, headers=headers, content=body)
