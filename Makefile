@@ -5,6 +5,10 @@ RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# One OpenBLAS kernel family on every x86-64 machine with AVX2, so that float32 answers, and the
+# README's and docs/api.md's examples, are the same bits wherever they are computed (machines
+# with AVX-512 would otherwise take other kernels, which round differently). The image sets it too.
+export OPENBLAS_CORETYPE ?= Haswell
 # The lowest total line coverage `make test` accepts (measured: see docs/architecture.md).
 COVERAGE_MIN := 95
 
