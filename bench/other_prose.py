@@ -3,7 +3,8 @@
 python -m bench.other_prose --text FILE [--text FILE ...] [--artifact DIR ...] [--corpus PATH]
 
 Every position of the simplified text after its first letter is predicted from the text before
-it, as /predict-next answers (model.accuracy.evaluate); the n-grams (backoff and Kneser-Ney) are
+it, as /predict-next answers (model.accuracy.evaluate), and, by a model that reads whole texts,
+also adaptively (model/dynamic.py, as `"adapt": true` answers); the n-grams (backoff and Kneser-Ney) are
 fitted on all the book before the test split, as in every manifest, and guess the same positions.
 The project ships no such text; docs/model.md names the one measured (Debian's `fortunes` quotations).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from model import dynamic
 from model.accuracy import evaluate, text_positions
 from model.alphabet import encode, simplify
 from model.artifact import load
@@ -49,13 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     for path in args.artifact or default_artifacts():
         artifact = load(path)
-        measured = evaluate(artifact.model, indices, positions)
-        print(
-            f"{artifact.name}: {measured.accuracy:.4f}, {measured.bits_per_char:.3f} bits/char "
-            f"on {measured.total:,} positions ({measured.accuracy - reference.accuracy:+.4f} "
-            "against the n-gram)",
-            flush=True,
-        )
+        readings = [("", evaluate)]
+        if artifact.model.reads_text:  # the prose read in order, as an adaptive compressor reads it
+            readings.append((" adaptive", dynamic.evaluate_adaptive))
+        for label, evaluator in readings:
+            measured = evaluator(artifact.model, indices, positions)
+            print(
+                f"{artifact.name}{label}: {measured.accuracy:.4f}, {measured.bits_per_char:.3f} bits/char "
+                f"on {measured.total:,} positions ({measured.accuracy - kn.accuracy:+.4f} accuracy, "
+                f"{measured.bits_per_char - kn.bits_per_char:+.3f} bits/char against Kneser-Ney)",
+                flush=True,
+            )
     return 0
 
 
