@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from model.version import package_version
 from service import errors, openapi
+from service.admission import Admission
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
 from service.middleware import AccessLog, BodySizeLimit, HeadAsGet
@@ -15,7 +16,7 @@ from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import RequestID
-from service.routes import demo, health, inference_protocol, lstm, meta, metrics, predict
+from service.routes import demo, generate, health, inference_protocol, lstm, meta, metrics, openai, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
 
@@ -50,7 +51,7 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
     )
     app.state.settings = settings
     app.state.models = models
-    app.state.evaluation_limiter = CapacityLimiter(settings.max_concurrent_evaluations)
+    app.state.admissions = admissions(settings, models, service_metrics, readiness)
     # Large bodies parsed at once: parsing holds the GIL, so more threads than cores only
     # make the event loop wait longer for it (measured in docs/reliability.md).
     app.state.parse_limiter = CapacityLimiter(PARSE_THREADS)
@@ -60,7 +61,7 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         predictor.name: DynamicBatcher(predictor.computed_rankings, service_metrics.pass_sizes.observe)
         for predictor in models.predictors
     }
-    for module in (meta, health, metrics, predict, lstm, inference_protocol, demo):
+    for module in (meta, health, metrics, predict, generate, openai, lstm, inference_protocol, demo):
         app.include_router(module.router)
     errors.install(app)
     openapi.install(app, settings)
@@ -79,3 +80,24 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
     app.add_middleware(AccessLog)
     app.add_middleware(RequestID)
     return app
+
+
+def admissions(
+    settings: Settings, models: ModelRegistry, metrics: Metrics, readiness: Readiness
+) -> dict[str, Admission]:
+    """Each model's admission queue; together they compute in one pool of their own, as many
+    threads as they admit, apart from the default pool that /predict-next uses."""
+    running = settings.max_concurrent_evaluations
+    threads = CapacityLimiter(running * len(models.names))
+    return {
+        name: Admission(
+            name,
+            running,
+            settings.max_queued_evaluations,
+            settings.queue_timeout_seconds,
+            threads,
+            metrics.refusals,
+            lambda: readiness.state == "draining",
+        )
+        for name in models.names
+    }

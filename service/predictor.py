@@ -22,6 +22,7 @@ from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
 from model.batching import model_block, model_probabilities
 from model.errors import ArgumentError
 from model.language_model import ARCHITECTURES
+from service.generation import Reader, WindowReader
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
 
 # Called with the count of units done so far, between chunks of long work; may raise to stop it.
@@ -174,6 +175,11 @@ class Predictor:
     def generate(self, window: str, n: int, temperature: float, seed: int | None) -> str:
         """n characters continuing `window` (the assignment notebook's Generate)."""
         return decode(self.model.generate(encode(window), n, temperature, seed))
+
+    def reader(self, text: str) -> Reader:
+        """A Reader (service.generation) that has read `text`: here the model re-reads the last
+        `context` simplified characters, the window, for every next character."""
+        return WindowReader(self.probabilities, self.window(text), self.context)
 
     def accuracy(self, text: str, on_chunk: OnChunk | None = None) -> Accuracy:
         """model.accuracy's measure on the simplified text: every position after its first

@@ -39,8 +39,13 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(100_000, alias="MAX_TEXT_CHARS", ge=1)
     max_batch: int = Field(1000, alias="MAX_BATCH", ge=1)
     max_body_bytes: int = Field(1_000_000, alias="MAX_BODY_BYTES", ge=1)
-    # POST /accuracy computations running at once (each may take seconds and tens of MB).
+    # Expensive requests (generation, batch, POST /accuracy, /v1/completions) computing at once
+    # per model, each in a thread of a pool of its own (service.admission).
     max_concurrent_evaluations: int = Field(2, alias="MAX_CONCURRENT_EVALUATIONS", ge=1, le=64)
+    # More expensive requests waiting per model; one more is refused with 429.
+    max_queued_evaluations: int = Field(16, alias="MAX_QUEUED_EVALUATIONS", ge=0, le=10_000)
+    # Seconds an expensive request may wait for its turn; past it, it is refused with 503.
+    queue_timeout_seconds: float = Field(10.0, alias="QUEUE_TIMEOUT_SECONDS", gt=0, le=3600)
     # Windows whose ranking /predict-next keeps (LRU); 0 turns the cache off.
     predict_cache_size: int = Field(4096, alias="PREDICT_CACHE_SIZE", ge=0, le=1_000_000)
     # Seconds a connection may take to send a request's headers (idle or slow ones are closed).
