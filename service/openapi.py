@@ -25,7 +25,7 @@ from service.settings import Settings
 
 ASSETS = "/docs/assets"
 BODY_STATUSES = ("400", "413")
-TEXT_FIELDS = {"text"}
+TEXT_FIELDS = {"text", "prompt"}
 LIST_OF_TEXT_FIELDS = {"texts"}
 
 

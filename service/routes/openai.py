@@ -59,7 +59,7 @@ COMPLETION_EXAMPLES: dict[str, Any] = {
 
 
 @router.get("/models")
-async def list_models(models: ModelsDep) -> ModelCardList:
+async def list_openai_models(models: ModelsDep) -> ModelCardList:
     """Every model served, as OpenAI lists models."""
     return ModelCardList(
         data=[ModelCard(id=info.name, created=_created(info.created_at)) for info in models.infos()]
