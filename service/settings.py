@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # per model, each in a thread of a pool of its own (service.admission).
     max_concurrent_evaluations: int = Field(2, alias="MAX_CONCURRENT_EVALUATIONS", ge=1, le=64)
     # More expensive requests waiting per model; one more is refused with 429.
-    max_queued_evaluations: int = Field(16, alias="MAX_QUEUED_EVALUATIONS", ge=0, le=10_000)
+    max_queued_evaluations: int = Field(64, alias="MAX_QUEUED_EVALUATIONS", ge=0, le=10_000)
     # Seconds an expensive request may wait for its turn; past it, it is refused with 503.
     queue_timeout_seconds: float = Field(10.0, alias="QUEUE_TIMEOUT_SECONDS", gt=0, le=3600)
     # Windows whose ranking /predict-next keeps (LRU); 0 turns the cache off.

@@ -25,6 +25,17 @@ from service.cancellation import Cancellation, Cancelled
 Produce = Callable[[Callable[[int], None]], Iterator[bytes]]
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _END = object()
+# One event as OpenAPI 3.2 (and schemathesis) describes an event stream's items: its data is JSON.
+SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {"data": {"type": "string", "contentMediaType": "application/json"}},
+}
+
+
+def sse_response_docs(description: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` entry of a route that may answer an event stream."""
+    return {200: {"content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}}, "description": description}}
 
 
 def sse(data: dict[str, Any] | str) -> bytes:

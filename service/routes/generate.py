@@ -19,7 +19,7 @@ from service.deps import AdmissionsDep, MetricsDep, ModelsDep
 from service.generation import Event, Finish, Generated, GenerationRequest, Piece, Sampling, generate
 from service.predictor import Predictor
 from service.schemas import GenerateRequest, GenerateResponse, MessageResponse, ValidationErrorResponse
-from service.streaming import ThreadEventStream, sse
+from service.streaming import ThreadEventStream, sse, sse_response_docs
 
 INLINE_TEXT_CHARS = 1000  # longer texts are windowed in the thread pool
 
@@ -45,12 +45,7 @@ GENERATE_EXAMPLES: dict[str, Any] = {
         "value": {"text": "natural selec", "n": 200, "stop": [" the "], "logprobs": 2, "stream": True},
     },
 }
-STREAM_DOCS: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
-        "description": 'With "stream": true, Server-Sent Events (docs/api.md)',
-    }
-}
+STREAM_DOCS = sse_response_docs('The continuation; with "stream": true, Server-Sent Events (docs/api.md)')
 
 
 @router.post(

@@ -32,7 +32,7 @@ from service.openai_schemas import (
 )
 from service.request_id import request_id_of
 from service.routes.generate import GenerationJob, window_of
-from service.streaming import ThreadEventStream, sse
+from service.streaming import ThreadEventStream, sse, sse_response_docs
 
 router = APIRouter(
     prefix="/v1",
@@ -67,7 +67,9 @@ async def list_openai_models(models: ModelsDep) -> ModelCardList:
 
 
 @router.post(
-    "/completions", response_model=Completion, responses={200: {"content": {"text/event-stream": {}}}}
+    "/completions",
+    response_model=Completion,
+    responses=sse_response_docs('The completion; with "stream": true, its chunks as events, then [DONE]'),
 )
 async def create_completion(
     body: Annotated[CompletionRequest, Body(openapi_examples=COMPLETION_EXAMPLES)],
