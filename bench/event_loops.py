@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,7 +41,8 @@ from service.connections import guarded_protocol
 from service.settings import load_settings
 settings = load_settings()
 loop, http = sys.argv[1], sys.argv[2]
-protocol = guarded_protocol(settings.header_timeout_seconds, settings.max_connections) if http == "guarded" else http
+guarded = guarded_protocol(settings.header_timeout_seconds, settings.max_connections)
+protocol = guarded if http == "guarded" else http
 uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.port, loop=loop, http=protocol,
             log_level="warning", access_log=False, log_config=None)
 """
@@ -83,7 +83,10 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
-    routes = {"GET /health": ("/health", "GET", "fixed"), "POST /predict-next": ("/predict-next", "POST", "distinct")}
+    routes = {
+        "GET /health": ("/health", "GET", "fixed"),
+        "POST /predict-next": ("/predict-next", "POST", "distinct"),
+    }
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for _ in range(args.rounds):
         for name, (loop, http) in VARIANTS.items():
