@@ -69,7 +69,10 @@ class ThreadEventStream(StreamingResponse):
         cancellation = Cancellation()
 
         def put(item: object) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop has closed (shutdown): nobody is left to read
+                cancellation.cancel()
 
         def work() -> None:
             try:

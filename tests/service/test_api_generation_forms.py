@@ -95,6 +95,19 @@ def test_a_stop_sequence_ends_the_continuation_before_it(client: ASGIClient) -> 
     assert answer["continuation"] == free[: free.index(stop)]
 
 
+def test_a_completion_takes_one_stop_string_as_a_list_of_one(client: ASGIClient) -> None:
+    body = {"text": TEXT, "n": 100, "temperature": 0.9, "seed": 3}
+    free = client.post("/generate", json=body).json()["continuation"]
+    stop = free[30:33]
+    generated = client.post("/generate", json={**body, "stop": [stop]}).json()
+    completion = client.post(
+        "/v1/completions",
+        json={"prompt": TEXT, "max_tokens": 100, "temperature": 0.9, "seed": 3, "stop": stop},
+    ).json()
+    assert completion["choices"][0]["text"] == generated["continuation"] == free[: free.index(stop)]
+    assert completion["choices"][0]["finish_reason"] == "stop"
+
+
 def test_completions_answer_openais_fields_counted_in_characters(client: ASGIClient) -> None:
     response = client.post(
         "/v1/completions", json={"prompt": "Natural selec!", "max_tokens": 7, "echo": True}
