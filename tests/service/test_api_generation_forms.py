@@ -95,6 +95,20 @@ def test_a_stop_sequence_ends_the_continuation_before_it(client: ASGIClient) -> 
     assert answer["continuation"] == free[: free.index(stop)]
 
 
+def test_a_streamed_echo_starts_with_the_prompt_as_sent(client: ASGIClient) -> None:
+    body = {"prompt": "Natural selec!", "max_tokens": 4, "temperature": 0, "echo": True}
+    whole = client.post("/v1/completions", json=body).json()["choices"][0]["text"]
+    chunks = sse_json(client.post("/v1/completions", json={**body, "stream": True}).text)
+    assert chunks[0]["choices"][0]["text"] == "Natural selec!"
+    assert "".join(chunk["choices"][0]["text"] for chunk in chunks) == whole
+
+
+def test_a_long_text_generates_from_its_last_characters(client: ASGIClient) -> None:
+    long_text = "x" * 5000 + " natural selec"
+    body = client.post("/generate", json={"text": long_text, "n": 20}).json()
+    assert body == client.post("/generate", json={"text": "natural selec", "n": 20}).json()
+
+
 def test_a_completion_takes_one_stop_string_as_a_list_of_one(client: ASGIClient) -> None:
     body = {"text": TEXT, "n": 100, "temperature": 0.9, "seed": 3}
     free = client.post("/generate", json=body).json()["continuation"]
