@@ -82,7 +82,7 @@ def test_a_stream_that_its_client_leaves_stops_generating(slow_server: Callable[
         count = settled(server)
         # It stopped well before 1000 characters, within a step of the client leaving, and stays so.
         assert 3 <= count < 1000 - 100, count
-        assert time.monotonic() - left < 5.0
+        assert time.monotonic() - left < 10.0
         time.sleep(1.0)
         assert generated(server) == count
 
@@ -228,7 +228,7 @@ def test_a_request_that_waits_past_its_deadline_is_refused_with_503(slow_server:
             late.json()["detail"]
             == "Waited 0.5 s for model 'test-slow' without a turn (QUEUE_TIMEOUT_SECONDS)"
         )
-        assert 0.5 <= waited < 3.0
+        assert 0.5 <= waited < 5.0
         assert metric(server, "char_rnn_refused_requests_total", model=SLOW_MODEL, reason="deadline") == 1.0
         running.join(60)
 
@@ -254,9 +254,12 @@ def test_a_small_prediction_stays_fast_while_generations_are_queued(slow_server:
             latencies.append(time.monotonic() - started)
             assert response.status_code == 200
         assert max(latencies) < 1.0, latencies
-        for thread, _ in clients:
-            thread.join(60)
-        statuses = sorted(outcome["result"].status_code for _, outcome in clients)
-        # Two computed at once; the others were refused once they had waited 6 s.
-        assert statuses.count(503) >= 30, statuses
-        assert set(statuses) <= {200, 503}, statuses
+        # Two compute at once; the others are refused once they have waited 6 s, not served late.
+        wait_for(
+            lambda: (
+                metric(server, "char_rnn_refused_requests_total", model=SLOW_MODEL, reason="deadline") >= 30
+            ),
+            30.0,
+        )
+        refused = [outcome["result"] for _, outcome in clients if "result" in outcome]
+        assert {response.status_code for response in refused} <= {200, 503}
