@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from model.version import package_version
 from service import errors, openapi
+from service.admission import Admission
 from service.auth import API_KEY_REQUIRED
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
@@ -16,7 +17,7 @@ from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import RequestID
-from service.routes import demo, health, inference_protocol, lstm, meta, metrics, predict
+from service.routes import demo, generate, health, inference_protocol, lstm, meta, metrics, openai, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
 
@@ -53,7 +54,7 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
     )
     app.state.settings = settings
     app.state.models = models
-    app.state.evaluation_limiter = CapacityLimiter(settings.max_concurrent_evaluations)
+    app.state.admissions = admissions(settings, models, service_metrics, readiness)
     # Large bodies parsed at once: parsing holds the GIL, so more threads than cores only
     # make the event loop wait longer for it (measured in docs/reliability.md).
     app.state.parse_limiter = CapacityLimiter(PARSE_THREADS)
@@ -68,7 +69,14 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
     # /metrics and the demo page's files stay open; the page's calls send the key.
     for router in (health.router, metrics.router, inference_protocol.probes, demo.router):
         app.include_router(router, max_body_size=settings.max_body_bytes)
-    for router in (meta.router, predict.router, lstm.router, inference_protocol.router):
+    for router in (
+        meta.router,
+        predict.router,
+        generate.router,
+        openai.router,
+        lstm.router,
+        inference_protocol.router,
+    ):
         app.include_router(router, max_body_size=settings.max_body_bytes, dependencies=[API_KEY_REQUIRED])
     errors.install(app)
     openapi.install(app, settings)
@@ -93,3 +101,24 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
     app.add_middleware(AccessLog)
     app.add_middleware(RequestID)
     return app
+
+
+def admissions(
+    settings: Settings, models: ModelRegistry, metrics: Metrics, readiness: Readiness
+) -> dict[str, Admission]:
+    """Each model's admission queue; together they compute in one pool of their own, as many
+    threads as they admit, apart from the default pool that /predict-next uses."""
+    running = settings.max_concurrent_evaluations
+    threads = CapacityLimiter(running * len(models.names))
+    return {
+        name: Admission(
+            name,
+            running,
+            settings.max_queued_evaluations,
+            settings.queue_timeout_seconds,
+            threads,
+            metrics.refusals,
+            lambda: readiness.state == "draining",
+        )
+        for name in models.names
+    }

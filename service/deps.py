@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
+from service.admission import Admission
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics
 from service.models import ModelRegistry
@@ -30,9 +30,10 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_evaluation_limiter(request: Request) -> CapacityLimiter:
-    limiter: CapacityLimiter = request.app.state.evaluation_limiter
-    return limiter
+async def get_admissions(request: Request) -> dict[str, Admission]:
+    """Each model's admission queue for expensive work, by name (service.admission)."""
+    admissions: dict[str, Admission] = request.app.state.admissions
+    return admissions
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -48,6 +49,6 @@ async def get_readiness(request: Request) -> Readiness:
 ModelsDep = Annotated[ModelRegistry, Depends(get_models)]
 BatchersDep = Annotated[dict[str, DynamicBatcher], Depends(get_batchers)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-EvaluationLimiterDep = Annotated[CapacityLimiter, Depends(get_evaluation_limiter)]
+AdmissionsDep = Annotated[dict[str, Admission], Depends(get_admissions)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ReadinessDep = Annotated[Readiness, Depends(get_readiness)]

@@ -21,6 +21,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from model.errors import ArgumentError
+from service.admission import Refused
 from service.cancellation import Cancelled
 from service.middleware import BODY_LIMIT_STATUS, body_limit_message, error_content
 from service.models import UnknownModel
@@ -33,12 +34,47 @@ MAX_LISTED_ERRORS = 20
 
 
 def error_response(
-    request: Request, status: int, detail: Any, headers: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    detail: Any,
+    headers: dict[str, str] | None = None,
+    openai_code: tuple[str | None, str] | None = None,
 ) -> JSONResponse:
-    """{"detail": ..., "request_id": ...}: the id lets a client's report be found in the logs."""
+    """{"detail": ..., "request_id": ...}: the id lets a client's report be found in the logs.
+
+    Under /v1, OpenAI's shape instead (openai_error), with `openai_code` as (param, code).
+    """
+    if request.url.path == "/v1" or request.url.path.startswith("/v1/"):
+        status, content = openai_error(status, detail, openai_code)
+        return JSONResponse(status_code=status, content=content, headers=headers)
     request_id = request_id_of(request.scope) or "-"
     content = error_content(request.scope, detail, request_id)
     return JSONResponse(status_code=status, content=content, headers=headers)
+
+
+OPENAI_TYPES = {429: "requests", 500: "server_error", 503: "server_error"}
+OPENAI_CODES = {404: "not_found", 405: "method_not_allowed", 499: "client_closed", 500: "internal_error"}
+
+
+def openai_error(
+    status: int, detail: Any, param_and_code: tuple[str | None, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """OpenAI's {"error": {"message", "type", "param", "code"}}; a 422 becomes OpenAI's 400,
+    naming its first field as `param` (and its message), with the count of the others."""
+    param = code = None
+    if isinstance(detail, list):  # the 422 items of `unprocessable`
+        first = detail[0]
+        loc = [str(part) for part in first["loc"][1:]]
+        param = ".".join(loc) or None
+        message = f"{param}: {first['msg']}" if param else str(first["msg"])
+        if len(detail) > 1:
+            message += f" (and {len(detail) - 1} more errors)"
+        status, code = 400, str(first["type"])
+    else:
+        message = str(detail)
+        param, code = param_and_code or (None, OPENAI_CODES.get(status))
+    error_type = OPENAI_TYPES.get(status, "invalid_request_error")
+    return status, {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
 def unprocessable(request: Request, errors: Sequence[Mapping[str, Any]]) -> JSONResponse:
@@ -79,7 +115,14 @@ async def argument_error_handler(request: Request, exc: Exception) -> JSONRespon
 async def unknown_model_handler(request: Request, exc: Exception) -> JSONResponse:
     """A model name that is not served: 404, naming those that are."""
     assert isinstance(exc, UnknownModel)
-    return error_response(request, 404, str(exc))
+    return error_response(request, 404, str(exc), openai_code=("model", "model_not_found"))
+
+
+async def refused_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Expensive work not admitted (service.admission): 429 or 503, with Retry-After."""
+    assert isinstance(exc, Refused)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return error_response(request, exc.status, exc.message, headers, (None, exc.reason))
 
 
 async def cancelled_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -137,5 +180,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(UnknownModel, unknown_model_handler)
     app.add_exception_handler(Cancelled, cancelled_handler)
     app.add_exception_handler(ClientDisconnect, client_disconnect_handler)
+    app.add_exception_handler(Refused, refused_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)

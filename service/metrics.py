@@ -102,6 +102,19 @@ class Metrics:
             ["model"],
             registry=self.registry,
         )
+        self.refusals = Counter(
+            "char_rnn_refused_requests",
+            "Expensive requests refused by a model's admission queue, by model and reason "
+            "(queue_full: 429; deadline, draining: 503)",
+            ["model", "reason"],
+            registry=self.registry,
+        )
+        self.generated_chars = Counter(
+            "char_rnn_generated_chars",
+            "Characters generated (/generate, /v1/completions), stop sequences included, by model",
+            ["model"],
+            registry=self.registry,
+        )
         self.registry.register(CacheCollector(caches))
         self.registry.register(ConnectionCollector())
 

@@ -37,8 +37,10 @@ ASSET_TYPES = {
     "favicon-32x32.png": "image/png",
 }
 BODY_STATUSES = ("400", "413")
-TEXT_FIELDS = {"text"}
+TEXT_FIELDS = {"text", "prompt"}
 LIST_OF_TEXT_FIELDS = {"texts"}
+# A completion's text is the echoed prompt and up to max_tokens characters: not one text.
+UNBOUNDED_SCHEMAS = {"CompletionChoice"}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -117,7 +119,9 @@ def without_body_errors_on_gets(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_limits(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    for component in schema.get("components", {}).get("schemas", {}).values():
+    for component_name, component in schema.get("components", {}).get("schemas", {}).items():
+        if component_name in UNBOUNDED_SCHEMAS:
+            continue
         for name, field in component.get("properties", {}).items():
             if name in TEXT_FIELDS and field.get("type") == "string":
                 field["maxLength"] = settings.max_text_chars

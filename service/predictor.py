@@ -21,11 +21,12 @@ from model.accuracy import Accuracy, Evaluator, Indices, Positions, evaluate, se
 from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
 from model.artifact import MANIFEST_FILE, Artifact, ArtifactError, load
 from model.batching import model_block, model_probabilities
-from model.dynamic import evaluate_adaptive, next_logits_adaptive
+from model.dynamic import adapted_reader, evaluate_adaptive, next_logits_adaptive
 from model.errors import ArgumentError
 from model.language_model import ARCHITECTURES, softmax
+from service.generation import Reader, WindowReader
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
-from service.states import PrefixStates
+from service.states import PrefixStates, StateReader
 
 # Called with the count of units done so far, between chunks of long work; may raise to stop it.
 OnChunk = Callable[[int], None]
@@ -208,6 +209,20 @@ class Predictor:
     def generate(self, window: str, n: int, temperature: float, seed: int | None) -> str:
         """n characters continuing `window` (the assignment notebook's Generate)."""
         return decode(self.model.generate(encode(window), n, temperature, seed))
+
+    def reader(self, text: str, adapt: bool = False) -> Reader:
+        """A Reader (service.generation) that has read `text`. A model that reads windows re-reads
+        the last `context` simplified characters for every next character; a model that reads
+        whole texts continues its state, from the longest cached prefix of the text (or, with
+        adapt, read adaptively on a copy of the weights), one step per character."""
+        window = self.window(text)
+        if self.states is None:
+            self.check_adapt(adapt)
+            return WindowReader(self.probabilities, window, self.context)
+        if adapt:
+            adapted = adapted_reader(self.model, encode(window))
+            return StateReader(adapted.weights, adapted.state)
+        return StateReader(self.model.weights, self.states.state_after(window, encode(window)))
 
     def accuracy(self, text: str, on_chunk: OnChunk | None = None, adapt: bool = False) -> Accuracy:
         """model.accuracy's measure on the simplified text: every position after its first

@@ -16,6 +16,9 @@ MAX_GENERATE = 1000
 MIN_TEMPERATURE = 1e-3  # below this (except 0) z / temperature can overflow
 MAX_TEMPERATURE = 100.0
 MAX_SEED = 2**53 - 1  # the largest integer that every JSON parser keeps exact
+MAX_STOPS = 4  # stop sequences per request (OpenAI's bound)
+MAX_STOP_CHARS = 32
+MAX_LOGPROBS = 5  # alternatives listed per generated character (OpenAI's bound)
 
 TEXT_DESCRIPTION = (
     "Any text; it is simplified to the 27 symbols (lowercase a-z, every other run of characters "
@@ -103,37 +106,110 @@ class PredictBatchResponse(BaseModel):
     predictions: list[PredictNextResponse] = Field(description="One per text, in the request's order.")
 
 
-class GenerateRequest(StrictBody):
-    text: Text
-    n: int = Field(100, ge=1, le=MAX_GENERATE, description="How many characters to generate.")
-    temperature: float = Field(
-        0.0,
+StopSequence = Annotated[str, Field(min_length=1, max_length=MAX_STOP_CHARS)]
+Temperature = Annotated[
+    float,
+    Field(
         ge=0.0,
         le=MAX_TEMPERATURE,
         allow_inf_nan=False,
         description=f"0 is greedy (argmax); otherwise {MIN_TEMPERATURE} to {MAX_TEMPERATURE}, "
-        "sampling from softmax(z / temperature).",
-    )
-    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Random seed for sampling.")
-    model: ModelName = None
+        "sampling from softmax(log p / temperature).",
+    ),
+]
+TopP = Annotated[
+    float,
+    Field(
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Nucleus sampling: sample among the fewest most probable characters whose "
+        "probabilities (after temperature) sum to at least top_p. 1 keeps all.",
+    ),
+]
+Seed = Annotated[int | None, Field(ge=0, le=MAX_SEED, description="Random seed for sampling.")]
+Logprobs = Annotated[
+    int | None,
+    Field(
+        ge=0,
+        le=MAX_LOGPROBS,
+        description="Log-probabilities (natural log, of the model's distribution) of each "
+        "generated character, with this many of the most probable alternatives; null: none.",
+    ),
+]
 
-    @field_validator("temperature")
-    @classmethod
-    def _not_vanishing(cls, value: float) -> float:
-        if 0.0 < value < MIN_TEMPERATURE:
-            raise ValueError(f"must be 0 (greedy) or at least {MIN_TEMPERATURE}")
-        return value
+
+def check_temperature(value: float) -> float:
+    if 0.0 < value < MIN_TEMPERATURE:
+        raise ValueError(f"must be 0 (greedy) or at least {MIN_TEMPERATURE}")
+    return value
+
+
+class GenerateRequest(StrictBody):
+    text: Text
+    n: int = Field(
+        100,
+        ge=1,
+        le=MAX_GENERATE,
+        description="Most characters to generate (a number of characters, not of choices as OpenAI's n).",
+    )
+    temperature: Temperature = 0.0
+    sampling_top_k: int | None = Field(
+        None,
+        ge=1,
+        le=ALPHABET_SIZE,
+        description="Sample among this many most probable characters only (top_k of text-generation "
+        "servers; /predict-next's top_k is a number of characters to list).",
+    )
+    top_p: TopP = 1.0
+    seed: Seed = None
+    stop: list[StopSequence] | None = Field(
+        None,
+        max_length=MAX_STOPS,
+        description=f"Up to {MAX_STOPS} strings of 1 to {MAX_STOP_CHARS} characters: generation ends "
+        "where the generated text first contains one, which is left out. Generated text holds only "
+        "space and a-z, so a string with any other character never matches.",
+    )
+    logprobs: Logprobs = None
+    stream: bool = Field(False, description="Answer Server-Sent Events, one per character or few.")
+    model: ModelName = None
+    adapt: Adapt = False
+
+    _not_vanishing = field_validator("temperature")(check_temperature)
+
+
+class CharLogprob(BaseModel):
+    char: str
+    logprob: float
+
+
+class GeneratedChar(BaseModel):
+    char: str
+    logprob: float = Field(description="Natural log of the model's probability of this character.")
+    top: list[CharLogprob] = Field(description="The most probable characters, as many as asked.")
 
 
 class GenerateResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"window": "harles dar", "continuation": "ing nne rnatle srelteit be onhaily"}]
+            "examples": [
+                {
+                    "window": "harles dar",
+                    "continuation": "ing nne rnatle srelteit be onhaily",
+                    "finish_reason": "length",
+                }
+            ]
         }
     )
 
     window: str = Field(description="The simplified prompt characters the first prediction read.")
-    continuation: str = Field(description="The n generated characters.")
+    continuation: str = Field(description="The generated characters, without a stop sequence.")
+    finish_reason: Literal["length", "stop"] = Field(
+        description="length: n characters were generated; stop: a stop sequence was."
+    )
+    logprobs: list[GeneratedChar] | None = Field(
+        None, description="One per character of the continuation, when the request asks logprobs."
+    )
 
 
 class AccuracyRequest(StrictBody):

@@ -43,8 +43,13 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(15.0, alias="BODY_TIMEOUT_SECONDS", ge=0.1, le=3600)
     # Bytes of request bodies held at once, over every request in progress (past it: 503).
     body_buffer_bytes: int = Field(128_000_000, alias="BODY_BUFFER_BYTES", ge=1)
-    # POST /accuracy computations running at once (each may take seconds and tens of MB).
+    # Expensive requests (generation, batch, POST /accuracy, /v1/completions) computing at once
+    # per model, each in a thread of a pool of its own (service.admission).
     max_concurrent_evaluations: int = Field(2, alias="MAX_CONCURRENT_EVALUATIONS", ge=1, le=64)
+    # More expensive requests waiting per model; one more is refused with 429.
+    max_queued_evaluations: int = Field(64, alias="MAX_QUEUED_EVALUATIONS", ge=0, le=10_000)
+    # Seconds an expensive request may wait for its turn; past it, it is refused with 503.
+    queue_timeout_seconds: float = Field(10.0, alias="QUEUE_TIMEOUT_SECONDS", gt=0, le=3600)
     # Windows whose ranking /predict-next keeps (LRU); 0 turns the cache off.
     predict_cache_size: int = Field(4096, alias="PREDICT_CACHE_SIZE", ge=0, le=1_000_000)
     # Seconds a connection may take to send a request's headers (idle or slow ones are closed).

@@ -9,7 +9,15 @@ import pytest
 
 from tests.utils import model_table
 from tests.utils.client import ASGIClient
-from tests.utils.examples import DOCUMENTS, FORM, Example, actual_output, examples, shipped_client
+from tests.utils.examples import (
+    DOCUMENTS,
+    FORM,
+    Example,
+    actual_output,
+    examples,
+    shipped_client,
+    shipped_server,
+)
 from tests.utils.server import REPO_ROOT
 
 
@@ -20,17 +28,26 @@ def client() -> Iterator[ASGIClient]:
     client.close()
 
 
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    with shipped_server() as url:
+        yield url
+
+
 CASES = [(path, example) for path in DOCUMENTS for example in examples(path.read_text(encoding="utf-8"))]
 
 
 def test_the_documents_hold_the_sessions() -> None:
     counts = {path.name: sum(1 for p, _ in CASES if p == path) for path in DOCUMENTS}
-    assert counts == {"README.md": 13, "api.md": 18}
+    assert counts == {"README.md": 15, "api.md": 24}
 
 
 @pytest.mark.parametrize(("path", "example"), CASES, ids=[f"{p.name}:{e.line}" for p, e in CASES])
-def test_documented_output_is_the_real_one(client: ASGIClient, path: Path, example: Example) -> None:
-    assert actual_output(client, example) == example.output
+def test_documented_output_is_the_real_one(
+    client: ASGIClient, request: pytest.FixtureRequest, path: Path, example: Example
+) -> None:
+    server_url = request.getfixturevalue("server_url") if example.is_python else None
+    assert actual_output(client, example, server_url) == example.output
 
 
 def test_requests_are_read_as_curl_sends_them() -> None:

@@ -6,6 +6,8 @@ const PREDICT_DELAY_MS = 150;
 const ACCURACY_DELAY_MS = 400;
 const state = { models: [], model: null };
 const tickets = { predict: 0, accuracy: 0, generate: 0 };
+// The request in flight that newer input makes useless: aborting it stops the server's work too.
+const inFlight = { accuracy: null, generate: null };
 
 const $ = (id) => document.getElementById(id);
 
@@ -47,23 +49,53 @@ function authorization() {
   return key ? { Authorization: `Bearer ${key}` } : {};
 }
 
-async function api(path, body, asked = false) {
-  const options = body === undefined ? { headers: authorization() } : {
+function post(body, signal) {
+  return {
     method: "POST",
     headers: { "Content-Type": "application/json", ...authorization() },
     body: JSON.stringify(body),
+    signal,
   };
-  const response = await fetch(path, options);
+}
+
+async function api(path, body, signal, asked = false) {
+  const response = await fetch(path, body === undefined ? { headers: authorization() } : post(body, signal));
   if (response.status === 401 && !asked) {
     const key = window.prompt("This server needs an API key:");
     if (key) {
       localStorage.setItem(API_KEY_ITEM, key.trim());
-      return api(path, body, true);
+      return api(path, body, signal, true);
     }
   }
   const data = await response.json();
   if (!response.ok) throw new Error(describeError(response.status, data));
   return data;
+}
+
+// A fresh AbortController for `kind`, after aborting the one before it.
+function replaceInFlight(kind) {
+  if (inFlight[kind]) inFlight[kind].abort();
+  inFlight[kind] = new AbortController();
+  return inFlight[kind];
+}
+
+// POST `body` with "stream": true; `onEvent` gets each Server-Sent Event's JSON data.
+async function stream(path, body, signal, onEvent) {
+  const response = await fetch(path, post({ ...body, stream: true }, signal));
+  if (!response.ok) {
+    const data = await response.json();
+    throw new Error(describeError(response.status, data));
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffered += value;
+    const events = buffered.split("\n\n");
+    buffered = events.pop();
+    for (const event of events) onEvent(JSON.parse(event.slice("data: ".length)));
+  }
 }
 
 function showError(error) {
@@ -182,12 +214,21 @@ async function generate() {
     temperature: Number($("temperature").value),
     seed: seed === "" ? null : Number(seed),
   };
-  const ticket = ++tickets.generate;
-  const data = await api("/generate", withModel(body));
-  if (ticket !== tickets.generate) return;
+  const controller = replaceInFlight("generate");
   const out = $("generated");
-  out.replaceChildren(document.createTextNode(text), element("mark", "generated", data.continuation));
-  out.dataset.continuation = data.continuation;
+  const mark = element("mark", "generated", "");
+  out.replaceChildren(document.createTextNode(text), mark);
+  delete out.dataset.continuation;
+  out.setAttribute("aria-busy", "true"); // read out once, when it is whole
+  try {
+    // Each character is shown as it is generated; the last event says why generation ended.
+    await stream("/generate", withModel(body), controller.signal, (event) => {
+      if (event.text !== undefined) mark.textContent += event.text;
+      else out.dataset.continuation = mark.textContent;
+    });
+  } finally {
+    if (inFlight.generate === controller) out.setAttribute("aria-busy", "false");
+  }
 }
 
 // --- accuracy on a text ---------------------------------------------------------------------
@@ -195,6 +236,7 @@ async function generate() {
 async function measure() {
   const text = $("accuracy-text").value;
   const ticket = ++tickets.accuracy;
+  const controller = replaceInFlight("accuracy");
   // The server scores every character after the first letter, so it needs one after it.
   const letter = simplified(text).search(/[a-z]/);
   if (letter < 0 || letter + 1 >= simplified(text).length) {
@@ -203,7 +245,7 @@ async function measure() {
     return;
   }
   $("accuracy-summary").textContent = "Measuring…";
-  const data = await api("/accuracy", withModel({ text, details: true }));
+  const data = await api("/accuracy", withModel({ text, details: true }), controller.signal);
   if (ticket === tickets.accuracy) renderAccuracy(data);
 }
 
@@ -244,16 +286,23 @@ function chooseExample(button) {
 
 // --- wiring ---------------------------------------------------------------------------------
 
-// Every action reports its failure on the page, never as an unhandled rejection.
+// Every action reports its failure on the page, never as an unhandled rejection; a request
+// aborted because newer input replaced it is no failure.
 function guarded(action) {
   return async (...args) => {
     try {
       await action(...args);
       clearError();
     } catch (error) {
-      showError(error);
+      if (error?.name !== "AbortError") showError(error);
     }
   };
+}
+
+// New typing makes the measure in flight useless at once, before the pause that starts the next.
+function abortAccuracy() {
+  if (inFlight.accuracy) inFlight.accuracy.abort();
+  inFlight.accuracy = null;
 }
 
 function changeModel() {
@@ -270,6 +319,7 @@ async function start() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("predict-text").addEventListener("input", debounce(guarded(updatePrediction), PREDICT_DELAY_MS));
+  $("accuracy-text").addEventListener("input", abortAccuracy);
   $("accuracy-text").addEventListener("input", debounce(guarded(measure), ACCURACY_DELAY_MS));
   $("measure").addEventListener("click", guarded(measure));
   $("generate").addEventListener("click", guarded(generate));

@@ -1,4 +1,4 @@
-"""The models at work: next-character prediction, generation and accuracy on a text.
+"""The models at work: next-character prediction and accuracy on a text (generation: routes.generate).
 
 Every body may name a model (GET /models); without a name the default one answers.
 """
@@ -13,15 +13,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.accuracy_details import accuracy_details
 from service.body import ThreadedBodyRoute
-from service.cancellation import run_until_disconnect
-from service.deps import BatchersDep, EvaluationLimiterDep, MetricsDep, ModelsDep
+from service.deps import AdmissionsDep, BatchersDep, MetricsDep, ModelsDep
 from service.predictor import OnChunk, Predictor
 from service.responses import batch_response, prediction_response
 from service.schemas import (
     AccuracyRequest,
     AccuracyResponse,
-    GenerateRequest,
-    GenerateResponse,
     MessageResponse,
     PredictBatchRequest,
     PredictBatchResponse,
@@ -35,6 +32,11 @@ router = APIRouter(
     responses={
         404: {"model": MessageResponse, "description": "No model of that name is served"},
         422: {"model": ValidationErrorResponse},
+        429: {
+            "model": MessageResponse,
+            "description": "The model's queue is full (batch, accuracy); see Retry-After",
+        },
+        503: {"model": MessageResponse, "description": "Waited past QUEUE_TIMEOUT_SECONDS, or draining"},
     },
     route_class=ThreadedBodyRoute,
 )
@@ -46,13 +48,6 @@ PREDICT_EXAMPLES: dict[str, Any] = {
 }
 BATCH_EXAMPLES: dict[str, Any] = {
     "two": {"summary": "Two texts", "value": {"texts": ["harles dar", "origin of spe"], "top_k": 3}},
-}
-GENERATE_EXAMPLES: dict[str, Any] = {
-    "greedy": {"summary": "Greedy", "value": {"text": "harles dar", "n": 40, "temperature": 0}},
-    "sampled": {
-        "summary": "Sampled, reproducible",
-        "value": {"text": "harles dar", "n": 40, "temperature": 0.8, "seed": 7},
-    },
 }
 ACCURACY_EXAMPLES: dict[str, Any] = {
     "sentence": {
@@ -75,15 +70,13 @@ async def predict_next(
     request: Request,
     models: ModelsDep,
     batchers: BatchersDep,
-    limiter: EvaluationLimiterDep,
+    admissions: AdmissionsDep,
 ) -> Response:
     """The most probable next characters after the last `context` simplified characters of a text."""
     predictor = models.get(body.model)
     if body.adapt:  # the weights adapt to this text alone: no cache, no shared pass
         window = await run_in_threadpool(predictor.window, body.text)
-        ranking = await run_until_disconnect(
-            request.receive, predictor.adaptive_ranking, window, limiter=limiter
-        )
+        ranking = await admissions[predictor.name].run(request.receive, predictor.adaptive_ranking, window)
         return prediction_response(window, ranking, body.top_k)
     # The one async handler, for throughput: a short text is windowed on the event loop (a
     # bounded amount of string work), a window seen before is answered from the cache, and
@@ -103,12 +96,13 @@ async def predict_next_batch(
     body: Annotated[PredictBatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
     request: Request,
     models: ModelsDep,
+    admissions: AdmissionsDep,
     metrics: MetricsDep,
 ) -> Response:
     """/predict-next for up to MAX_BATCH texts at once, in shared forward passes."""
     # MAX_BATCH is checked before the items are validated (service.body).
     predictor = models.get(body.model)
-    response = await run_until_disconnect(request.receive, _batch, predictor, body)
+    response = await admissions[predictor.name].run(request.receive, _batch, predictor, body)
     metrics.batch_sizes.labels(predictor.name).observe(len(body.texts))
     return response
 
@@ -121,41 +115,27 @@ def _batch(predictor: Predictor, body: PredictBatchRequest, on_chunk: OnChunk) -
     return batch_response(windows, predictor.top(probabilities, body.top_k), body.top_k)
 
 
-@router.post("/generate")
-def generate(
-    body: Annotated[GenerateRequest, Body(openapi_examples=GENERATE_EXAMPLES)],
-    models: ModelsDep,
-) -> GenerateResponse:
-    """Continue a text by n characters, greedily (temperature 0) or by sampling."""
-    predictor = models.get(body.model)
-    window = predictor.window(body.text)
-    continuation = predictor.generate(window, body.n, body.temperature, body.seed)
-    return GenerateResponse(window=window, continuation=continuation)
-
-
 @router.post("/accuracy", response_model_exclude_none=True)
 async def measure_accuracy(
     body: Annotated[AccuracyRequest, Body(openapi_examples=ACCURACY_EXAMPLES)],
     request: Request,
     models: ModelsDep,
-    limiter: EvaluationLimiterDep,
+    admissions: AdmissionsDep,
 ) -> AccuracyResponse:
     """Share of the text's characters the model ranks first, each from the text before it;
     with details, the guess at each of those positions."""
     predictor = models.get(body.model)
-    # A long text costs seconds and tens of MB, so only a few run at once; the others wait on
-    # the event loop, not in a pool thread, so they never starve the other endpoints. A client
-    # that disconnects stops its work at the next forward pass.
+    # A long text costs seconds: it waits its turn in the model's admission queue
+    # (service.admission), and a client that disconnects stops it at the next chunk.
     predictor.check_adapt(body.adapt)
+    admission = admissions[predictor.name]
     if body.details:
-        result, details = await run_until_disconnect(
-            request.receive,
-            partial(accuracy_details, predictor, body.text, adapt=body.adapt),
-            limiter=limiter,
+        result, details = await admission.run(
+            request.receive, partial(accuracy_details, predictor, body.text, adapt=body.adapt)
         )
     else:
-        result = await run_until_disconnect(
-            request.receive, partial(predictor.accuracy, body.text, adapt=body.adapt), limiter=limiter
+        result = await admission.run(
+            request.receive, partial(predictor.accuracy, body.text, adapt=body.adapt)
         )
         details = None
     return AccuracyResponse(

@@ -34,13 +34,13 @@ def requests_for(index: int) -> list[tuple[str, dict[str, Any]]]:
 def test_concurrent_answers_equal_sequential_ones(
     make_client: Callable[..., ASGIClient], cache_size: int
 ) -> None:
-    client = make_client(PREDICT_CACHE_SIZE=cache_size)
+    client = make_client(PREDICT_CACHE_SIZE=cache_size, MAX_QUEUED_EVALUATIONS=THREADS)
     sequential = [
         [client.post(path, json=body).json() for path, body in requests_for(i)] for i in range(THREADS)
     ]
     if cache_size:
         # Fresh windows for the concurrent run too, so that misses race with each other.
-        client = make_client(PREDICT_CACHE_SIZE=cache_size)
+        client = make_client(PREDICT_CACHE_SIZE=cache_size, MAX_QUEUED_EVALUATIONS=THREADS)
     start = threading.Barrier(THREADS, timeout=30.0)
 
     def run(index: int) -> list[Any]:

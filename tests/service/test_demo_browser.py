@@ -19,7 +19,7 @@ from tests.utils.browser import PHONE, WORST_CONTRAST, chromium, missing, watche
 from tests.utils.server import ServerProcess, running_server
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, Route
 
 if missing():
     pytest.skip(f"browser tests skipped: {missing()}", allow_module_level=True)
@@ -117,6 +117,50 @@ def test_generate_appends_the_continuation_of_generate(browser: Browser, site: S
         )
         assert page.inner_text("#generated mark") == expected["continuation"]
         assert page.locator("#generated").text_content() == "The origin of species" + expected["continuation"]
+        assert watched.problems == []
+
+
+def test_generation_streams_into_the_page(browser: Browser, site: ServerProcess) -> None:
+    with watched_page(browser, site.base_url) as watched:
+        page = watched.page
+        type_prompt(page, "natural selec")
+        page.fill("#generate-n", "300")
+        page.fill("#temperature", "0")
+        page.click("#generate")
+        # Characters are shown before the whole continuation is known.
+        page.wait_for_function(
+            "() => document.querySelector('#generated mark').textContent.length > 0"
+            " && !document.querySelector('#generated').dataset.continuation"
+        )
+        page.wait_for_selector("#generated[data-continuation]", state="attached")
+        expected = post(site, "/generate", {"text": "natural selec", "n": 300})
+        assert page.inner_text("#generated mark") == expected["continuation"]
+        assert page.get_attribute("#generated", "aria-busy") == "false"
+        assert watched.problems == []
+
+
+def test_new_typing_aborts_the_accuracy_in_flight(browser: Browser, site: ServerProcess) -> None:
+    with watched_page(browser, site.base_url) as watched:
+        page = watched.page
+        held: list[Route] = []
+        aborted: list[str | None] = []
+        page.route("**/accuracy", lambda route: held.append(route))  # the first measure stays in flight
+        page.on("requestfailed", lambda request: aborted.append(request.failure))
+        page.fill("#accuracy-text", PARAGRAPH)
+        page.wait_for_function(
+            "() => document.querySelector('#accuracy-summary').textContent === 'Measuring…'"
+        )
+        page.unroute("**/accuracy")  # the held request is left to the page, which aborts it
+        page.type("#accuracy-text", " And more.", delay=15)
+        page.wait_for_function(
+            "text => document.querySelector('#coloured').textContent === text",
+            arg=simplify(PARAGRAPH + " And more."),
+        )
+        assert (len(held), aborted) == (1, ["net::ERR_ABORTED"])
+        expected = post(site, "/accuracy", {"text": PARAGRAPH + " And more."})
+        assert (
+            float(page.get_attribute("#accuracy-summary", "data-accuracy") or "nan") == expected["accuracy"]
+        )
         assert watched.problems == []
 
 
