@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from model.numerics import log_softmax, softmax
+
 Array = NDArray[Any]
 Params = dict[str, Array]
 PARAM_NAMES = ("U", "W", "V", "b", "c")
@@ -145,20 +147,6 @@ def _logits(params: Params, h: Array) -> Array:
     z: Array = flat @ params["V"].T
     z += params["c"]
     return z.reshape(*h.shape[:-1], z.shape[-1])
-
-
-def log_softmax(z: Array) -> Array:
-    """log y along the last axis, stable for any z."""
-    shifted: Array = z - z.max(axis=-1, keepdims=True)
-    result: Array = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    return result
-
-
-def softmax(z: Array) -> Array:
-    """y = softmax(z) along the last axis."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    result: Array = e / e.sum(axis=-1, keepdims=True)
-    return result
 
 
 def _loss_and_output_gradient(z: Array, targets: Array) -> tuple[float, Array]:
