@@ -82,7 +82,8 @@ async def unknown_model_handler(request: Request, exc: Exception) -> JSONRespons
 
 async def cancelled_handler(request: Request, exc: Exception) -> JSONResponse:
     """The client went away mid-work, which stopped: 499 (nginx's code) for the logs and metrics."""
-    logger.info("%s", exc)
+    assert isinstance(exc, Cancelled)
+    logger.info("%s", exc, extra={"work_done": exc.done})
     return error_response(request, 499, "Client closed the request")
 
 
