@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from training.blas import set_default_threads
+from model.blas import set_default_threads
 
 SHAPE, SEQ_LENGTH, LEARNING_RATE, CLIP = (27, 400, 27), 10, 1e-3, 5.0
 

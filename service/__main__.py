@@ -5,16 +5,15 @@ the environment), loads and verifies every artifact, then serves on HOST:PORT. A
 before serving is one line on stderr and exit status 2: a broken model is never served.
 """
 
-import os
+from model.blas import set_default_threads
 
 # Before NumPy loads: requests are small and already run in parallel threads, so one BLAS
 # thread each; a BLAS pool per request thread would only oversubscribe the cores.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+set_default_threads(1)
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from types import FrameType  # noqa: E402

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from service import schemas
 from tests.utils import model_table
 from tests.utils.client import ASGIClient
 from tests.utils.examples import DOCUMENTS, FORM, Example, actual_output, examples, shipped_client
@@ -80,3 +81,10 @@ def test_requests_are_read_as_curl_sends_them() -> None:
 def test_the_readme_models_table_is_written_from_the_manifests() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert model_table.table() in readme
+
+
+def test_the_openapi_examples_are_real_answers(client: ASGIClient) -> None:
+    prediction = client.post("/predict-next", json=schemas.PREDICTION_EXAMPLE_REQUEST)
+    assert prediction.json() == schemas.PREDICTION_EXAMPLE
+    generation = client.post("/generate", json=schemas.GENERATION_EXAMPLE_REQUEST)
+    assert generation.json() == schemas.GENERATION_EXAMPLE

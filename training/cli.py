@@ -12,7 +12,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from training.blas import set_default_threads
+from model.blas import set_default_threads
 from training.config import RECIPES, TrainingConfig, resolve
 
 

@@ -21,8 +21,8 @@ from model.batching import (
     positions_agree,
     probability_rows,
 )
+from model.blas import THREAD_VARIABLES
 from tests.utils.invariance import language_model
-from training.blas import THREAD_VARIABLES
 
 Array = NDArray[Any]
 WINDOWS = 3000
