@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from anyio import CapacityLimiter
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -14,7 +15,7 @@ from service.middleware import AccessLog, BodySizeLimit, HeadAsGet
 from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
-from service.request_id import RequestID
+from service.request_id import is_safe, new_request_id
 from service.routes import demo, health, inference_protocol, lstm, meta, metrics, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
@@ -77,5 +78,7 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
     # Added last, so outermost: they also count and log the 413s, and the id is set for both.
     app.add_middleware(RequestMetrics, metrics=service_metrics)
     app.add_middleware(AccessLog)
-    app.add_middleware(RequestID)
+    app.add_middleware(
+        CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, generator=new_request_id, validator=is_safe
+    )
     return app
