@@ -56,7 +56,7 @@ OUT ?= runs/$(RECIPE)-$(shell date +%Y%m%d-%H%M%S)
 TRAIN_FLAGS ?=
 
 train: $(DEV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,train,plot]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot]'
 	$(BIN)/python -m training --recipe $(RECIPE) --out $(OUT) $(TRAIN_FLAGS)
 
 # Every shipped artifact's recorded figures recomputed from its weights, beside the n-gram's.

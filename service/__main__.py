@@ -1,4 +1,5 @@
-"""python -m service [--host H] [--port P] [--artifact DIR | --artifacts DIRS]: the one serve command.
+"""python -m service (or char-rnn-serve) [--host H] [--port P] [--artifact DIR | --artifacts DIRS]:
+the one serve command.
 
 make serve, the container's CMD and the tests run it. Reads the settings (the options override
 the environment), loads and verifies every artifact, then serves on HOST:PORT. Any problem
@@ -19,6 +20,7 @@ import sys  # noqa: E402
 from types import FrameType  # noqa: E402
 
 from model.artifact import ArtifactError  # noqa: E402
+from model.version import add_version_option, program_name  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
 from service.models import ModelRegistry  # noqa: E402
@@ -29,7 +31,7 @@ from service.settings import SettingsError, load_settings  # noqa: E402
 def parse_overrides(argv: list[str] | None) -> dict[str, object]:
     """The command-line options given, as settings overrides keyed by environment name."""
     parser = argparse.ArgumentParser(
-        prog="python -m service",
+        prog=program_name("python -m service"),
         description="Serve the character RNN over HTTP. Every other setting comes from the environment"
         " (docs/api.md lists them).",
     )
@@ -41,6 +43,7 @@ def parse_overrides(argv: list[str] | None) -> dict[str, object]:
         help="a directory of artifacts, or a comma-separated list of artifact directories "
         "(overrides CHAR_RNN_ARTIFACTS; default artifacts)",
     )
+    add_version_option(parser)
     args = parser.parse_args(argv)
     given = {
         "HOST": args.host,
@@ -57,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({name: str(value) for name, value in overrides.items()})
     try:
         settings = load_settings(**overrides)
+        missing = settings.missing_artifacts()
+        if missing is not None:
+            raise SettingsError(missing)
         app = create_app(settings)
         ensure_descriptors(settings.max_connections)
         listener = bind(settings)

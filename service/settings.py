@@ -8,8 +8,10 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from model.artifact import CHECKOUT_ARTIFACTS, COMMITTED_ARTIFACTS, committed_artifacts
+
 # Where the served artifacts live unless CHAR_RNN_ARTIFACTS or CHAR_RNN_ARTIFACT says otherwise.
-DEFAULT_ARTIFACTS = Path("artifacts")
+DEFAULT_ARTIFACTS = COMMITTED_ARTIFACTS
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 LogFormat = Literal["text", "json"]
@@ -21,7 +23,8 @@ class Settings(BaseSettings):
     CHAR_RNN_ARTIFACTS names a directory of artifacts (every subdirectory is served) or a
     comma-separated list of artifact directories; CHAR_RNN_ARTIFACT serves one artifact alone.
     Relative paths are resolved against the current directory (the repository root for `make
-    serve`, /app in the container).
+    serve`, /app in the container); left unset, `artifacts` is looked for there, then in the
+    checkout the service was installed from, so the command works from any directory.
     """
 
     model_config = SettingsConfigDict(
@@ -87,10 +90,28 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def uses_default_artifacts(self) -> bool:
+        return self.artifact is None and "artifacts" not in self.model_fields_set
+
+    @property
     def artifact_paths(self) -> tuple[Path, ...]:
         """CHAR_RNN_ARTIFACT alone, else the entries of CHAR_RNN_ARTIFACTS, as absolute paths."""
         chosen = (self.artifact,) if self.artifact is not None else self.artifacts
+        if self.uses_default_artifacts:
+            chosen = (committed_artifacts(),)
         return tuple(path if path.is_absolute() else Path.cwd() / path for path in chosen)
+
+    def missing_artifacts(self) -> str | None:
+        """One line naming where no artifact directory was found and how to point elsewhere;
+        None when every path is there."""
+        missing = [path for path in self.artifact_paths if not path.exists()]
+        if not missing:
+            return None
+        looked = f"{missing[0]} nor {CHECKOUT_ARTIFACTS}" if self.uses_default_artifacts else str(missing[0])
+        return (
+            f"no artifact directory at {looked}; point to one with --artifacts DIR or "
+            "CHAR_RNN_ARTIFACTS=DIR (or a single artifact with --artifact DIR or CHAR_RNN_ARTIFACT=DIR)"
+        )
 
 
 class SettingsError(Exception):
