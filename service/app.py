@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from model.version import package_version
-from service import errors, openapi
+from service import errors, openapi, tracing
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
 from service.middleware import AccessLog, BodySizeLimit, HeadAsGet
@@ -65,6 +65,7 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         app.include_router(module.router)
     errors.install(app)
     openapi.install(app, settings)
+    tracing.install(app)  # only with the otel extra and OTEL_* variables asking for traces
     app.add_middleware(HeadAsGet)  # innermost: the access log and the metrics still see HEAD
     if settings.cors_origins:
         app.add_middleware(
