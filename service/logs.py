@@ -79,11 +79,14 @@ class JsonFormatter(json.JsonFormatter):
         )
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        log_data["level"] = log_data["level"].lower()
-        log_data["time"] = log_data["time"].isoformat(timespec="milliseconds")
-        if log_data.get("request_id") is None:  # a record no filter saw
-            log_data["request_id"] = NONE
-        return log_data
+        first = {
+            "time": log_data.pop("time").isoformat(timespec="milliseconds"),
+            "level": log_data.pop("level").lower(),
+            "logger": log_data.pop("logger"),
+            "message": log_data.pop("message"),
+            "request_id": log_data.pop("request_id") or NONE,  # None: a record no filter saw
+        }
+        return first | log_data
 
 
 def configure_logging(settings: Settings) -> None:
