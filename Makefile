@@ -36,7 +36,8 @@ typecheck: $(DEV)
 test: lint typecheck
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_MIN)
 
-# After retraining the artifact: rewrite the curl outputs of README.md and docs/api.md.
+# After retraining the artifact or changing a setting: rewrite the curl outputs of README.md and
+# docs/api.md, the README's models table and docs/api.md's settings table.
 docs-examples: $(DEV)
 	$(BIN)/python -m tests.utils.examples --write
 

@@ -25,7 +25,7 @@ from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
 from service.models import ModelRegistry  # noqa: E402
 from service.server import bind, ensure_descriptors, serve  # noqa: E402
-from service.settings import SettingsError, load_settings  # noqa: E402
+from service.settings import DEFAULT_ARTIFACTS, Settings, SettingsError, load_settings  # noqa: E402
 
 
 def parse_overrides(argv: list[str] | None) -> dict[str, object]:
@@ -35,13 +35,14 @@ def parse_overrides(argv: list[str] | None) -> dict[str, object]:
         description="Serve the character RNN over HTTP. Every other setting comes from the environment"
         " (docs/api.md lists them).",
     )
-    parser.add_argument("--host", help="address to listen on (overrides HOST; default 127.0.0.1)")
-    parser.add_argument("--port", help="port to listen on (overrides PORT; default 8000)")
+    defaults = {field.alias: field.default for field in Settings.model_fields.values()}
+    parser.add_argument("--host", help=f"address to listen on (overrides HOST; default {defaults['HOST']})")
+    parser.add_argument("--port", help=f"port to listen on (overrides PORT; default {defaults['PORT']})")
     parser.add_argument("--artifact", help="serve this one artifact directory (overrides CHAR_RNN_ARTIFACT)")
     parser.add_argument(
         "--artifacts",
         help="a directory of artifacts, or a comma-separated list of artifact directories "
-        "(overrides CHAR_RNN_ARTIFACTS; default artifacts)",
+        f"(overrides CHAR_RNN_ARTIFACTS; default {DEFAULT_ARTIFACTS})",
     )
     add_version_option(parser)
     args = parser.parse_args(argv)

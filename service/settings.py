@@ -31,38 +31,99 @@ class Settings(BaseSettings):
         case_sensitive=False, extra="ignore", frozen=True, populate_by_name=True
     )
 
-    artifact: Path | None = Field(None, alias="CHAR_RNN_ARTIFACT")
-    artifacts: Annotated[tuple[Path, ...], NoDecode] = Field(
-        (DEFAULT_ARTIFACTS,), alias="CHAR_RNN_ARTIFACTS", min_length=1
+    # Each description is the settings table of docs/api.md (make docs-examples writes it).
+    artifact: Path | None = Field(
+        None,
+        alias="CHAR_RNN_ARTIFACT",
+        description="serve this one artifact directory alone (not together with `CHAR_RNN_ARTIFACTS`)",
     )
-    # The model of requests that name none; without it, the best recorded test accuracy.
-    default_model: str | None = Field(None, alias="DEFAULT_MODEL", min_length=1)
-    host: str = Field("127.0.0.1", alias="HOST", min_length=1)
-    port: int = Field(8000, alias="PORT", ge=1, le=65535)
-    max_text_chars: int = Field(100_000, alias="MAX_TEXT_CHARS", ge=1)
-    max_batch: int = Field(1000, alias="MAX_BATCH", ge=1)
-    max_body_bytes: int = Field(1_000_000, alias="MAX_BODY_BYTES", ge=1)
-    # POST /accuracy computations running at once (each may take seconds and tens of MB).
-    max_concurrent_evaluations: int = Field(2, alias="MAX_CONCURRENT_EVALUATIONS", ge=1, le=64)
-    # Windows whose ranking /predict-next keeps (LRU); 0 turns the cache off.
-    predict_cache_size: int = Field(4096, alias="PREDICT_CACHE_SIZE", ge=0, le=1_000_000)
-    # Seconds a connection may take to send a request's headers (idle or slow ones are closed).
-    header_timeout_seconds: float = Field(10.0, alias="HEADER_TIMEOUT_SECONDS", ge=0.1, le=300)
-    # Open connections at most; past it a new one gets a 503 and is closed at once.
-    max_connections: int = Field(1000, alias="MAX_CONNECTIONS", ge=1, le=100_000)
-    log_level: LogLevel = Field("info", alias="LOG_LEVEL")
-    # text: one readable line per record; json: one JSON object per line, for a log collector.
-    log_format: LogFormat = Field("text", alias="LOG_FORMAT")
-    # Comma-separated origins; empty means no CORS headers at all.
-    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field((), alias="CORS_ORIGINS")
-    # Seconds uvicorn waits for in-flight requests after SIGTERM before closing them.
-    graceful_shutdown_seconds: int = Field(30, alias="GRACEFUL_SHUTDOWN_SECONDS", ge=1, le=3600)
-    # Seconds after SIGTERM during which /health/ready answers 503 while requests are still
-    # served, so a load balancer stops routing here before the socket closes.
-    drain_seconds: float = Field(0, alias="DRAIN_SECONDS", ge=0, le=300)
-    # Server processes sharing the port, each with its own copy of the model (about 70 MB). Above
-    # 1, uvicorn's supervisor runs them and DRAIN_SECONDS does not apply (see docs/deployment.md).
-    workers: int = Field(1, alias="WORKERS", ge=1, le=64)
+    artifacts: Annotated[tuple[Path, ...], NoDecode] = Field(
+        (DEFAULT_ARTIFACTS,),
+        alias="CHAR_RNN_ARTIFACTS",
+        min_length=1,
+        description="the models to serve: a directory of artifacts (each subdirectory but hidden ones is "
+        "one), or a comma-separated list of artifact directories; unset, `artifacts` in the current "
+        "directory, else in the checkout the service is installed from",
+    )
+    default_model: str | None = Field(
+        None,
+        alias="DEFAULT_MODEL",
+        min_length=1,
+        description="the model of requests that name none; unset: the best recorded test accuracy",
+    )
+    host: str = Field(
+        "127.0.0.1", alias="HOST", min_length=1, description="where to listen (the container sets 0.0.0.0)"
+    )
+    port: int = Field(8000, alias="PORT", ge=1, le=65535, description="the port to listen on")
+    max_text_chars: int = Field(100_000, alias="MAX_TEXT_CHARS", ge=1, description="longest text accepted")
+    max_batch: int = Field(1000, alias="MAX_BATCH", ge=1, description="most texts in one batch")
+    max_body_bytes: int = Field(1_000_000, alias="MAX_BODY_BYTES", ge=1, description="largest request body")
+    max_concurrent_evaluations: int = Field(
+        2,
+        alias="MAX_CONCURRENT_EVALUATIONS",
+        ge=1,
+        le=64,
+        description="POST /accuracy computations at once (each may take seconds and tens of MB)",
+    )
+    predict_cache_size: int = Field(
+        4096,
+        alias="PREDICT_CACHE_SIZE",
+        ge=0,
+        le=1_000_000,
+        description="windows whose ranking /predict-next keeps (LRU); 0 turns the cache off",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        alias="HEADER_TIMEOUT_SECONDS",
+        ge=0.1,
+        le=300,
+        description="a connection that has not sent a whole request head in this time (after connecting, "
+        "or after its last answer) is closed",
+    )
+    max_connections: int = Field(
+        1000,
+        alias="MAX_CONNECTIONS",
+        ge=1,
+        le=100_000,
+        description='open connections at most (per worker); one more gets a 503 `{"detail": "Too many '
+        'open connections (MAX_CONNECTIONS)"}` and is closed; the open-file limit is raised to fit it at '
+        "start, or the start is refused",
+    )
+    log_level: LogLevel = Field("info", alias="LOG_LEVEL", description="the least severe level logged")
+    log_format: LogFormat = Field(
+        "text",
+        alias="LOG_FORMAT",
+        description="`text`: one readable line per record; `json`: one JSON object per line, for a log "
+        "collector",
+    )
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        alias="CORS_ORIGINS",
+        description="comma-separated origins allowed by CORS; empty means no CORS headers at all",
+    )
+    graceful_shutdown_seconds: int = Field(
+        30,
+        alias="GRACEFUL_SHUTDOWN_SECONDS",
+        ge=1,
+        le=3600,
+        description="how long SIGTERM waits for requests in flight before closing them",
+    )
+    drain_seconds: float = Field(
+        0,
+        alias="DRAIN_SECONDS",
+        ge=0,
+        le=300,
+        description="after SIGTERM, how long /health/ready answers 503 while requests are still served, so "
+        "a load balancer stops routing here before the socket closes (WORKERS=1 only)",
+    )
+    workers: int = Field(
+        1,
+        alias="WORKERS",
+        ge=1,
+        le=64,
+        description="server processes sharing the port, each with its own copy of the models (about 70 MB "
+        "each); above 1, uvicorn's supervisor runs them and DRAIN_SECONDS does not apply",
+    )
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

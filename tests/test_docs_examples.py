@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service import schemas
-from tests.utils import model_table
+from tests.utils import model_table, settings_table
 from tests.utils.client import ASGIClient
 from tests.utils.examples import DOCUMENTS, FORM, Example, actual_output, examples, shipped_client
 from tests.utils.server import REPO_ROOT
@@ -88,3 +88,8 @@ def test_the_openapi_examples_are_real_answers(client: ASGIClient) -> None:
     assert prediction.json() == schemas.PREDICTION_EXAMPLE
     generation = client.post("/generate", json=schemas.GENERATION_EXAMPLE_REQUEST)
     assert generation.json() == schemas.GENERATION_EXAMPLE
+
+
+def test_the_api_settings_table_is_written_from_the_settings() -> None:
+    api = (REPO_ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert settings_table.table() in api

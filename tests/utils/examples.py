@@ -3,7 +3,9 @@
 
 Each `$ curl -s localhost:8000/...` line is followed by its output line, optionally ending in
 " (HTTP 422)". The test (tests/test_docs_examples.py) compares every output byte for byte;
-after retraining the artifact, `make docs-examples` rewrites them from the app:
+after retraining the artifact, `make docs-examples` rewrites them from the app, with the README's
+models table (tests/utils/model_table.py) and docs/api.md's settings table
+(tests/utils/settings_table.py):
 
     python -m tests.utils.examples --write
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from service.app import create_app
 from service.settings import DEFAULT_ARTIFACTS
-from tests.utils import model_table
+from tests.utils import model_table, settings_table
 from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.server import REPO_ROOT
 
@@ -91,6 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.write:
         print(f"README.md: models table {'rewritten' if model_table.rewrite() else 'unchanged'}")
+        print(f"docs/api.md: settings table {'rewritten' if settings_table.rewrite() else 'unchanged'}")
     client = shipped_client()
     try:
         for path in DOCUMENTS:
