@@ -32,11 +32,6 @@ def is_safe(value: str) -> bool:
     return SAFE_ID.fullmatch(value) is not None
 
 
-def current_request_id() -> str:
-    """The id of the request being served, or "-" outside one."""
-    return correlation_id.get() or NONE
-
-
 def request_id_of(scope: Scope) -> str | None:
     """The id of the request being served (`scope` is that request's); None outside one."""
     return correlation_id.get()

@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from model.artifact import CHECKOUT_ARTIFACTS, committed_artifacts
+from model import artifact
+from model.artifact import CHECKOUT_ARTIFACTS, ArtifactError, committed_artifacts
 from model.version import DISTRIBUTION, package_version
+from service import settings
 from service.settings import Settings
 from tests.utils.server import REPO_ROOT
+from training import evaluate
 
 COMMANDS = {
     "char-rnn-serve": "service",
@@ -74,3 +77,21 @@ def test_evaluate_from_another_directory_without_artifacts_says_where_it_looked(
     result = run([sys.executable, "-m", "training.evaluate", "--artifact", "nowhere"], tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+
+
+def test_without_any_artifacts_directory_the_one_line_names_both_places(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nowhere = tmp_path / "installed" / "artifacts"
+    monkeypatch.setattr(artifact, "CHECKOUT_ARTIFACTS", nowhere)
+    monkeypatch.setattr(settings, "CHECKOUT_ARTIFACTS", nowhere)
+    monkeypatch.setattr(evaluate, "CHECKOUT_ARTIFACTS", nowhere)
+    monkeypatch.chdir(tmp_path)
+    assert Settings().missing_artifacts() == (
+        f"no artifact directory at {tmp_path / 'artifacts'} nor {nowhere}; point to one with --artifacts DIR "
+        "or CHAR_RNN_ARTIFACTS=DIR (or a single artifact with --artifact DIR or CHAR_RNN_ARTIFACT=DIR)"
+    )
+    with pytest.raises(
+        ArtifactError, match=f"^no artifact directory at {tmp_path / 'artifacts'} nor {nowhere}: "
+    ):
+        evaluate.default_artifacts()
