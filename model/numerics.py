@@ -8,10 +8,11 @@ float32 model computes in float32::
     sigmoid(a)       = 1 / (1 + exp(-a)) = (1 + tanh(a / 2)) / 2
 
 Subtracting m leaves the result unchanged and keeps every exponent <= 0, so nothing overflows.
-The tanh form of the sigmoid cannot overflow either; its error is absolute (at most an ulp of
-1, 2.2e-16 in float64), so below a = -36 it returns 0 where 1 / (1 + exp(-a)) would
-return a tiny positive number. The gates it serves never need those digits, and the committed
-LSTM was trained with this form: its answers depend on it bit for bit.
+The tanh form of the sigmoid cannot overflow either. Its error is absolute, at most an ulp of 1
+(2.2e-16 in float64, 1.2e-7 in float32), so it returns 0 below a = -38 (float64) where
+1 / (1 + exp(-a)) would return a tiny positive number, and small values keep few significant
+digits (sigmoid(-4.5) is right to 16 digits, not 17). The gates it serves never need those
+digits, and the committed LSTM was trained with this form: its answers depend on it bit for bit.
 """
 
 from __future__ import annotations
