@@ -3,6 +3,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
+HOST ?= 127.0.0.1
+PORT ?= 8000
 # The lowest total line coverage `make test` accepts (measured: see docs/architecture.md).
 COVERAGE_MIN := 95
 
@@ -21,10 +23,8 @@ $(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(DEV) $(RUNTIME)
 
-# HOST and PORT, when given (make serve PORT=9000), become --host and --port; their defaults are
-# service/settings.py's.
 serve: $(RUNTIME)
-	$(BIN)/python -m service $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m service
 
 lint: $(DEV)
 	$(BIN)/ruff check .
