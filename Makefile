@@ -40,7 +40,8 @@ typecheck: $(DEV)
 test: lint typecheck
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_MIN)
 
-# After retraining the artifact: rewrite the curl outputs of README.md and docs/api.md.
+# After retraining the artifact or changing a setting: rewrite the curl outputs of README.md and
+# docs/api.md, the README's models table and docs/api.md's settings table.
 docs-examples: $(DEV)
 	$(BIN)/python -m tests.utils.examples --write
 
@@ -65,7 +66,7 @@ OUT ?= runs/$(RECIPE)-$(shell date +%Y%m%d-%H%M%S)
 TRAIN_FLAGS ?=
 
 train: $(DEV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,train,plot]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot]'
 	$(BIN)/python -m training --recipe $(RECIPE) --out $(OUT) $(TRAIN_FLAGS)
 
 # Every shipped artifact's recorded figures recomputed from its weights, beside the n-gram's.

@@ -38,7 +38,7 @@ import numpy as np
 
 from bench.serving import HEALTH, PREDICT_NEW, drive, memory_kb, running_server
 from model.artifact import load
-from model.lstm_lm import sigmoid
+from model.numerics import sigmoid
 from service.schemas import MAX_GENERATE
 
 BLOCK = 128
@@ -99,7 +99,7 @@ def measure(seconds: float) -> dict[str, Any]:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        with running_server(None, Path(scratch) / "server.log", MAX_CONNECTIONS="256") as server:
+        with running_server(None, Path(scratch) / "server.log") as server:
             with httpx.Client(base_url=server.base_url, timeout=600) as client:
                 default = next(m for m in client.get("/models").json()["models"] if m["default"])
                 model = load(Path("artifacts") / default["name"])

@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.machine import Contention
 from bench.workers import REPOSITORY, environment
-from training.blas import THREAD_VARIABLES
+from model.blas import THREAD_VARIABLES
 
 UPDATES = 15 * 5000
 GOAL_SECONDS = 60.0

@@ -66,7 +66,7 @@ def running_server(
 ) -> Iterator[ServerProcess]:
     """The tests' `python -m service` process, stopped with SIGTERM so that it shuts down as deployed."""
     with tests_running_server(
-        artifact, log, stop_signal=signal.SIGTERM, timeout=60, WORKERS=str(workers), **extra_env
+        artifact, log, stop_signal=signal.SIGTERM, timeout=60, WORKERS=str(workers)
     ) as server:
         yield server
 

@@ -7,6 +7,9 @@ is set before NumPy (or PyTorch) loads, exactly as it is run for real:
           and SGD from training/optim.py, float64, 1 BLAS thread;
 - numpy : this project's trainer, `training.train.run_epoch` over random windows, float32,
           1 BLAS thread at batch 1 and every core above (as training/cli.py sets them);
+- public: the public `model.rnn.loss_and_grads` called one window at a time without a
+          workspace, then the same clip and SGD, float32, 1 BLAS thread: what any other caller
+          of the training step gets;
 - torch : `nn.RNN(nonlinearity="relu")` + `nn.Linear`, forward, backward and `optim.SGD`
           on the CPU with `torch.set_num_threads(2)`.
 
@@ -50,7 +53,9 @@ class Config:
 
     @property
     def label(self) -> str:
-        name = {"plain": "reference", "numpy": "ours", "torch": "PyTorch"}[self.implementation]
+        name = {"plain": "reference", "numpy": "ours", "public": "loss_and_grads", "torch": "PyTorch"}[
+            self.implementation
+        ]
         threads = f"{self.threads} thread{'s' * (self.threads > 1)}"
         return f"{name}, batch {self.batch}, {threads}{', ' + self.note if self.note else ''}"
 
@@ -63,6 +68,7 @@ def configs() -> list[Config]:
     return [
         Config("plain", 1, 1),
         Config("numpy", 1, 1),
+        Config("public", 1, 1),
         Config("torch", 1, 2),
         Config("numpy", 256, cores),
         Config("numpy", 256, 1, f"{cores} shards"),
@@ -114,6 +120,29 @@ def plain_epoch(batch: int) -> tuple[Callable[[], None], int]:
     return step, inputs.shape[0]
 
 
+def public_epoch(batch: int) -> tuple[Callable[[], None], int]:
+    """model.rnn.loss_and_grads over 256 windows, one update per window, no workspace."""
+    import numpy as np
+
+    from model.rnn import init_params, loss_and_grads
+    from training.optim import SGD, clip_values
+
+    rng = np.random.default_rng(0)
+    inputs = rng.integers(0, SHAPE[0], (256, SEQ_LENGTH))
+    targets = rng.integers(0, SHAPE[2], (256, SEQ_LENGTH))
+    params = init_params(*SHAPE, seed=0, dtype=np.float32)
+    sgd = SGD()
+
+    def step() -> None:
+        for window in range(inputs.shape[0]):
+            part = slice(window, window + 1)
+            _, grads = loss_and_grads(params, inputs[part], targets[part])
+            clip_values(grads, CLIP)
+            sgd.step(params, grads, LEARNING_RATE)
+
+    return step, inputs.shape[0]
+
+
 def torch_epoch(batch: int) -> tuple[Callable[[], None], int]:
     """PyTorch's RNN on one-hot inputs: 256 windows (batch 1) or 8 batches per call."""
     import torch
@@ -145,7 +174,7 @@ def torch_epoch(batch: int) -> tuple[Callable[[], None], int]:
     return step, windows
 
 
-IMPLEMENTATIONS = {"plain": plain_epoch, "numpy": numpy_epoch, "torch": torch_epoch}
+IMPLEMENTATIONS = {"plain": plain_epoch, "numpy": numpy_epoch, "public": public_epoch, "torch": torch_epoch}
 
 
 def time_rounds(step: Callable[[], None], samples_per_call: int, seconds: float) -> dict[str, Any]:
@@ -205,6 +234,8 @@ def report(results: dict[Config, dict[str, Any]]) -> list[str]:
     cores = os.cpu_count() or 1
     for numerator, denominator, goal, what in [
         ("numpy 1", "plain 1", 4.0, "batch 1, ours / plain loop"),
+        ("public 1", "plain 1", 4.0, "batch 1, loss_and_grads without a workspace / plain loop"),
+        ("public 1", "numpy 1", 0.95, "batch 1, loss_and_grads without a workspace / ours"),
         ("numpy 256", "torch 256", 1.0, "batch 256, ours as the CLI runs it / PyTorch"),
         (f"numpy 256 {cores} shards", "torch 256", 1.0, f"batch 256, ours in {cores} shards / PyTorch"),
         ("numpy 1", "torch 1", None, "batch 1, ours / PyTorch (no goal)"),

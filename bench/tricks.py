@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from training.blas import set_default_threads
+from model.blas import set_default_threads
 
 SHAPE, SEQ_LENGTH, LEARNING_RATE, CLIP = (27, 400, 27), 10, 1e-3, 5.0
 
@@ -50,10 +50,11 @@ def training_step(batch: int, workspace: bool = True) -> Callable[[], None]:
     rng = np.random.default_rng(0)
     params = rnn.init_params(*SHAPE, seed=0, dtype=np.float32)
     inputs, targets = (rng.integers(0, 27, (batch, SEQ_LENGTH)) for _ in range(2))
-    space, sgd = (rnn.Workspace() if workspace else None), SGD()
+    space, sgd = rnn.Workspace(), SGD()
 
     def step() -> None:
-        _, grads = rnn.loss_and_grads(params, inputs, targets, space)
+        # Without the trick every array is allocated anew: a fresh Workspace per step.
+        _, grads = rnn.loss_and_grads(params, inputs, targets, space if workspace else rnn.Workspace())
         clip_values(grads, CLIP)
         sgd.step(params, grads, LEARNING_RATE)
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from training.blas import THREAD_VARIABLES
+from model.blas import THREAD_VARIABLES
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 

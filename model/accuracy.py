@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.language_model import LanguageModel
+from model.numerics import log_softmax
 
 EVAL_BATCH = 2048  # windows per forward pass: bounded memory on any text
 STREAM_CHUNK = 256  # characters read between two on_chunk calls by a model that reads whole texts
@@ -91,10 +92,7 @@ def window_groups(positions: Indices, context: int) -> Iterator[tuple[Indices, i
 
 def log_probabilities(z: NDArray[np.float64], chosen: Indices) -> NDArray[np.float64]:
     """log softmax(z)[row, chosen[row]] for each row of logits z."""
-    shifted = z - z.max(axis=1, keepdims=True)
-    result: NDArray[np.float64] = shifted[np.arange(len(chosen)), chosen] - np.log(
-        np.exp(shifted).sum(axis=1)
-    )
+    result: NDArray[np.float64] = log_softmax(z)[np.arange(len(chosen)), chosen]
     return result
 
 

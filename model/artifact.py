@@ -32,11 +32,26 @@ from model.artifact_checks import FORMAT_VERSION, ArtifactError, read_manifest, 
 from model.language_model import Architecture, LanguageModel, Params, architecture
 from model.names import check_name
 
-__all__ = ["FORMAT_VERSION", "Artifact", "ArtifactError", "load", "save", "sign"]
-# The committed artifact, relative to the repository root: the default of every command.
-DEFAULT_ARTIFACT = Path("artifacts/char-rnn-assignment")
+__all__ = ["FORMAT_VERSION", "Artifact", "ArtifactError", "committed_artifacts", "load", "save", "sign"]
+# The committed artifacts, relative to the repository root (the current directory of `make` and
+# of the container): the service serves them all and `python -m training.evaluate` checks them
+# all unless told otherwise.
+COMMITTED_ARTIFACTS = Path("artifacts")
+# The same directory in the checkout these modules were loaded from (a clone, or an editable
+# install), for a command started from another directory.
+CHECKOUT_ARTIFACTS = Path(__file__).resolve().parents[1] / COMMITTED_ARTIFACTS
+# The assignment's committed artifact: the one the benchmarks and the shipped-artifact tests load.
+DEFAULT_ARTIFACT = COMMITTED_ARTIFACTS / "char-rnn-assignment"
 WEIGHTS_FILE = "weights.npz"
 MANIFEST_FILE = "manifest.json"
+
+
+def committed_artifacts() -> Path:
+    """COMMITTED_ARTIFACTS under the current directory, else the checkout's, else the relative
+    path (which is not there, so whoever reads it names where it looked)."""
+    if COMMITTED_ARTIFACTS.is_dir() or not CHECKOUT_ARTIFACTS.is_dir():
+        return COMMITTED_ARTIFACTS
+    return CHECKOUT_ARTIFACTS
 
 
 @dataclass(frozen=True)

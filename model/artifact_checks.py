@@ -19,12 +19,11 @@ from typing import Any, TypeGuard
 
 from model.alphabet import ALPHABET, ALPHABET_SIZE
 from model.language_model import architecture
+from model.limits import MAX_CONTEXT, MAX_HIDDEN
 
 FORMAT_VERSION = 2
 CHECKSUM_KEY = "manifest_sha256"
 MAX_MANIFEST_BYTES = 1 << 20  # the largest manifest written holds about 10 KB
-MAX_CONTEXT = 4096  # characters a model may read before each guess
-MAX_HIDDEN = 4096
 DTYPES = ("float32", "float64")
 REQUIRED = (
     "format_version",

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from model import lstm_lm, rnn, stream
+from model.numerics import softmax as softmax
 
 Array = NDArray[Any]
 Params = dict[str, Array]
@@ -71,13 +72,6 @@ def architecture(name: str) -> Architecture:
         return ARCHITECTURES[name]
     except (KeyError, TypeError):
         raise ValueError(f"architecture: {name!r} is not one of {sorted(ARCHITECTURES)}") from None
-
-
-def softmax(z: Array) -> Array:
-    """softmax along the last axis, stable for any z."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    result: Array = e / e.sum(axis=-1, keepdims=True)
-    return result
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from model.errors import ArgumentError
+from model.numerics import sigmoid
 
 Array = NDArray[np.float64]
 GATES = ("f", "i", "o", "c")
@@ -80,12 +81,6 @@ def check_example_sizes(x: ArrayLike, h_prev: ArrayLike, c_prev: ArrayLike) -> N
                 f"{name}: the assignment's example weights take x of length {EXAMPLE_X_SIZE} and h, c of "
                 f"length {len(EXAMPLE_H0)}; got {length} (pass weights for other sizes)",
             )
-
-
-def sigmoid(z: Array) -> Array:
-    """1 / (1 + exp(-z)), without overflow for large |z|."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _finite_array(value: ArrayLike, name: str, ndim: int) -> Array:

@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from model import contexts
+from model.numerics import sigmoid
 from model.rnn import check_indices
 
 Array = NDArray[Any]
@@ -113,12 +114,6 @@ def check_params(params: Params) -> tuple[int, int, int]:
         if params[name].shape != shape:
             raise ValueError(f"params: {name} has shape {params[name].shape}, expected {shape}")
     return n_in, n_hidden, n_out
-
-
-def sigmoid(a: Array) -> Array:
-    """1 / (1 + exp(-a)), written with tanh so that it cannot overflow."""
-    result: Array = 0.5 * np.tanh(0.5 * a) + 0.5
-    return result
 
 
 class Carried(NamedTuple):

@@ -9,10 +9,13 @@ object, so a server may call them from many threads at once.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
+
+from model.numerics import log_softmax, softmax
 
 Array = NDArray[Any]
 Params = dict[str, Array]
@@ -98,6 +101,24 @@ class Workspace:
             array = self._arrays[key] = np.empty(shape, dtype)
         return array
 
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+
+# One scratch Workspace per thread for callers that pass none: the public call reuses its
+# temporaries as the trainer's loop does (bench/training_step.py measures both), and threads
+# never share one.
+_per_thread = threading.local()
+MAX_SCRATCH_ARRAYS = 64  # a caller cycling through many shapes drops the old ones, not the memory
+
+
+def _thread_scratch() -> Workspace:
+    """This thread's scratch Workspace, emptied when it holds more than MAX_SCRATCH_ARRAYS."""
+    workspace: Workspace | None = getattr(_per_thread, "workspace", None)
+    if workspace is None or len(workspace) > MAX_SCRATCH_ARRAYS:
+        workspace = _per_thread.workspace = Workspace()
+    return workspace
+
 
 def _empty(workspace: Workspace | None, name: str, shape: tuple[int, ...], dtype: DTypeLike) -> Array:
     return np.empty(shape, dtype) if workspace is None else workspace.get(name, shape, dtype)
@@ -147,20 +168,6 @@ def _logits(params: Params, h: Array) -> Array:
     return z.reshape(*h.shape[:-1], z.shape[-1])
 
 
-def log_softmax(z: Array) -> Array:
-    """log y along the last axis, stable for any z."""
-    shifted: Array = z - z.max(axis=-1, keepdims=True)
-    result: Array = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    return result
-
-
-def softmax(z: Array) -> Array:
-    """y = softmax(z) along the last axis."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    result: Array = e / e.sum(axis=-1, keepdims=True)
-    return result
-
-
 def _loss_and_output_gradient(z: Array, targets: Array) -> tuple[float, Array]:
     """(L, dL/dz) from the logits z, shape (seq_len, batch, Y); dz = (y - onehot(target)) / B."""
     seq_len, batch = z.shape[:2]
@@ -174,9 +181,16 @@ def _loss_and_output_gradient(z: Array, targets: Array) -> tuple[float, Array]:
 
 
 def _gradients(
-    params: Params, h: Array, inputs: Array, dz: Array, workspace: Workspace | None = None
+    params: Params,
+    h: Array,
+    inputs: Array,
+    dz: Array,
+    workspace: Workspace | None = None,
+    grads_workspace: Workspace | None = None,
 ) -> Params:
-    """BPTT from dz = dL/dz, shape (seq_len, batch, Y), to the five parameter gradients."""
+    """BPTT from dz = dL/dz, shape (seq_len, batch, Y), to the five parameter gradients; the
+    scratch arrays come from `workspace`, the gradients from `grads_workspace` (new arrays
+    without one)."""
     W, V = params["W"], params["V"]
     seq_len, batch, n_hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
     n_in, dtype = params["U"].shape[1], dz.dtype
@@ -193,7 +207,7 @@ def _gradients(
         da[t - 1] += dh_prev
         da[t - 1] *= relu_slope[t - 1]
     da_flat = da.reshape(-1, n_hidden)
-    grads = {name: _empty(workspace, "d" + name, params[name].shape, dtype) for name in PARAM_NAMES}
+    grads = {name: _empty(grads_workspace, "d" + name, params[name].shape, dtype) for name in PARAM_NAMES}
     grads["U"][...] = _input_gradient_T(inputs.T.reshape(-1), da_flat, n_in).T
     # One matrix product per weight gradient, over all steps and sequences at once.
     np.matmul(da_flat[batch:].T, h_out[:-batch], out=grads["W"])  # the t = 1 term has h_0 = 0
@@ -223,12 +237,15 @@ def loss_and_grads(
     """(L, grads) for integer arrays inputs, targets of shape (batch, seq_len).
 
     With a `workspace`, the returned arrays are its buffers: valid until the next call with
-    the same workspace, and free for the caller to clip in place.
+    the same workspace, and free for the caller to clip in place. Without one the gradients
+    are new arrays the caller keeps, and the scratch arrays are this thread's, reused from
+    call to call.
     """
     inputs, targets = check_batch(params, inputs, targets)
-    h = _hidden_states(params, inputs, workspace=workspace)
+    scratch = workspace if workspace is not None else _thread_scratch()
+    h = _hidden_states(params, inputs, workspace=scratch)
     loss, dz = _loss_and_output_gradient(_logits(params, h[1:]), targets)
-    return loss, _gradients(params, h, inputs, dz, workspace)
+    return loss, _gradients(params, h, inputs, dz, scratch, grads_workspace=workspace)
 
 
 def next_char_logits(params: Params, windows: Array) -> Array:

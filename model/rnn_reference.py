@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.rnn import Array, Params, check_batch, check_indices, log_softmax, softmax
+from model.numerics import log_softmax, softmax
+from model.rnn import Array, Params, check_batch, check_indices
 
 
 @dataclass(frozen=True)

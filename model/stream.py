@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model import contexts
-from model.lstm_lm import sigmoid
+from model.numerics import sigmoid
 
 Array = NDArray[Any]
 Params = dict[str, Array]

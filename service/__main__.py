@@ -1,25 +1,26 @@
-"""python -m service [--host H] [--port P] [--artifact DIR | --artifacts DIRS]: the one serve command.
+"""python -m service (or char-rnn-serve) [--host H] [--port P] [--artifact DIR | --artifacts DIRS]:
+the one serve command.
 
 make serve, the container's CMD and the tests run it. Reads the settings (the options override
 the environment), loads and verifies every artifact, then serves on HOST:PORT. Any problem
 before serving is one line on stderr and exit status 2: a broken model is never served.
 """
 
-import os
+from model.blas import set_default_threads
 
 # Before NumPy loads: requests are small and already run in parallel threads, so one BLAS
 # thread each; a BLAS pool per request thread would only oversubscribe the cores.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+set_default_threads(1)
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from types import FrameType  # noqa: E402
 
 from model.artifact import ArtifactError  # noqa: E402
+from model.version import add_version_option, program_name  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
 from service.models import ModelRegistry  # noqa: E402
@@ -30,24 +31,26 @@ from service.server import (  # noqa: E402
     return_large_buffers_to_the_system,
     serve,
 )
-from service.settings import SettingsError, load_settings  # noqa: E402
+from service.settings import DEFAULT_ARTIFACTS, Settings, SettingsError, load_settings  # noqa: E402
 
 
 def parse_overrides(argv: list[str] | None) -> dict[str, object]:
     """The command-line options given, as settings overrides keyed by environment name."""
     parser = argparse.ArgumentParser(
-        prog="python -m service",
+        prog=program_name("python -m service"),
         description="Serve the character RNN over HTTP. Every other setting comes from the environment"
         " (docs/api.md lists them).",
     )
-    parser.add_argument("--host", help="address to listen on (overrides HOST; default 127.0.0.1)")
-    parser.add_argument("--port", help="port to listen on (overrides PORT; default 8000)")
+    defaults = {field.alias: field.default for field in Settings.model_fields.values()}
+    parser.add_argument("--host", help=f"address to listen on (overrides HOST; default {defaults['HOST']})")
+    parser.add_argument("--port", help=f"port to listen on (overrides PORT; default {defaults['PORT']})")
     parser.add_argument("--artifact", help="serve this one artifact directory (overrides CHAR_RNN_ARTIFACT)")
     parser.add_argument(
         "--artifacts",
         help="a directory of artifacts, or a comma-separated list of artifact directories "
-        "(overrides CHAR_RNN_ARTIFACTS; default artifacts)",
+        f"(overrides CHAR_RNN_ARTIFACTS; default {DEFAULT_ARTIFACTS})",
     )
+    add_version_option(parser)
     args = parser.parse_args(argv)
     given = {
         "HOST": args.host,
@@ -65,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({name: str(value) for name, value in overrides.items()})
     try:
         settings = load_settings(**overrides)
+        missing = settings.missing_artifacts()
+        if missing is not None:
+            raise SettingsError(missing)
         app = create_app(settings)
         ensure_descriptors(settings.max_connections)
         listener = bind(settings)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from anyio import CapacityLimiter
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from model.version import package_version
-from service import errors, openapi
+from service import errors, openapi, tracing
 from service.admission import Admission
 from service.auth import API_KEY_REQUIRED
 from service.batcher import DynamicBatcher
@@ -16,7 +17,7 @@ from service.middleware import AccessLog, BodyLimits, HeadAsGet, ShutdownCutoff
 from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
 from service.request_id import HEADER as REQUEST_ID_HEADER
-from service.request_id import RequestID
+from service.request_id import is_safe, new_request_id
 from service.routes import demo, generate, health, inference_protocol, lstm, meta, metrics, openai, predict
 from service.schemas import MessageResponse
 from service.settings import Settings
@@ -80,6 +81,7 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         app.include_router(router, max_body_size=settings.max_body_bytes, dependencies=[API_KEY_REQUIRED])
     errors.install(app)
     openapi.install(app, settings)
+    tracing.install(app)  # only with the otel extra and OTEL_* variables asking for traces
     app.add_middleware(HeadAsGet)  # innermost: the access log and the metrics still see HEAD
     if settings.cors_origins:
         app.add_middleware(
@@ -99,7 +101,9 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
     # Added last, so outermost: they also count and log the 413s and 408s, and the id is set for all.
     app.add_middleware(RequestMetrics, metrics=service_metrics)
     app.add_middleware(AccessLog)
-    app.add_middleware(RequestID)
+    app.add_middleware(
+        CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, generator=new_request_id, validator=is_safe
+    )
     return app
 
 

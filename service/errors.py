@@ -127,7 +127,8 @@ async def refused_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def cancelled_handler(request: Request, exc: Exception) -> JSONResponse:
     """The client went away mid-work, which stopped: 499 (nginx's code) for the logs and metrics."""
-    logger.info("%s", exc)
+    assert isinstance(exc, Cancelled)
+    logger.info("%s", exc, extra={"work_done": exc.done})
     return error_response(request, 499, "Client closed the request")
 
 
@@ -161,16 +162,11 @@ def _route_exists(request: Request, method: str) -> bool:
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A bug: log it with its traceback and answer 500 JSON without details."""
-    # This handler runs outside every middleware, so it names the request id itself.
-    request_id = request_id_of(request.scope) or "-"
-    logger.error(
-        "unhandled error on %s %s",
-        request.method,
-        request.url.path,
-        exc_info=exc,
-        extra={"request_id": request_id},
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # This handler runs outside every middleware, so it echoes the request id itself.
+    return error_response(
+        request, 500, "Internal server error", {REQUEST_ID_HEADER: request_id_of(request.scope) or "-"}
     )
-    return error_response(request, 500, "Internal server error", {REQUEST_ID_HEADER: request_id})
 
 
 def install(app: FastAPI) -> None:

@@ -1,35 +1,33 @@
-"""Logging set-up: text lines for a terminal, or one JSON object per line (LOG_FORMAT=json).
+"""Logging set-up: text lines for a terminal, or one JSON object per line (LOG_FORMAT=json,
+written by python-json-logger).
 
-Every record carries the request id of the request being served ("-" outside one), so an
-access line, an error's traceback and the client's X-Request-ID can be joined.
+Every record carries the request id of the request being served ("-" outside one, set by
+asgi-correlation-id's filter), so an access line, an error's traceback and the client's
+X-Request-ID can be joined. RepeatLimit stays hand-written: no kept library rate-limits
+repeated log records.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from typing import Any
 
-from service.request_id import current_request_id
+from pythonjsonlogger import json
+from pythonjsonlogger.core import RESERVED_ATTRS
+
+from service.request_id import NONE, log_filter
 from service.settings import Settings
 
 MAX_TRACKED_MESSAGES = 1000  # distinct repeated messages RepeatLimit remembers at once
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# Fields the access log passes as `extra`; the JSON formatter writes them as they are.
-ACCESS_FIELDS = ("client", "method", "path", "status", "duration_ms")
-
-
-class RequestIdFilter(logging.Filter):
-    """Give every record a request_id unless its caller set one."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = current_request_id.get() or "-"
-        return True
+RENAMED = {"name": "logger", "levelname": "level", "correlation_id": "request_id", "exc_info": "exception"}
+# Record attributes that are no log field: uvicorn's copy of the message with terminal colours,
+# and asyncio's task name.
+NOT_LOGGED = ("color_message", "taskName")
 
 
 class RepeatLimit(logging.Filter):
@@ -65,27 +63,36 @@ class RepeatLimit(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time, level, logger, message, request_id, access fields."""
+class JsonFormatter(json.JsonFormatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, request_id, then
+    whatever the caller passed as `extra` (the access log's client, method, path, status and
+    duration_ms), and the traceback as exception."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", "-"),
+    def __init__(self) -> None:
+        super().__init__(
+            "{message}{name}{levelname}{correlation_id}",
+            style="{",
+            rename_fields=RENAMED,
+            reserved_attrs=[*RESERVED_ATTRS, *NOT_LOGGED],
+            timestamp="time",
+            json_ensure_ascii=False,
+        )
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        first = {
+            "time": log_data.pop("time").isoformat(timespec="milliseconds"),
+            "level": log_data.pop("level").lower(),
+            "logger": log_data.pop("logger"),
+            "message": log_data.pop("message"),
+            "request_id": log_data.pop("request_id") or NONE,  # None: a record no filter saw
         }
-        entry.update({name: getattr(record, name) for name in ACCESS_FIELDS if hasattr(record, name)})
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return first | log_data
 
 
 def configure_logging(settings: Settings) -> None:
     """Root handler on stderr in the chosen format; uvicorn's own loggers propagate to it."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RequestIdFilter())
+    handler.addFilter(log_filter())
     handler.addFilter(RepeatLimit())
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())

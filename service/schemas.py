@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from model.alphabet import ALPHABET_SIZE
+from model.language_model import ARCHITECTURES
 
 LSTM_MAX_SIZE = 256  # longest h or x vector /lstm/step accepts
 # Largest |value| /lstm/step accepts: W v then sums at most 768 products of at most 1e12, far
@@ -78,7 +79,14 @@ class CharProbability(BaseModel):
     probability: float
 
 
-# Real answers of the shipped model, as in README.md (its examples are checked byte for byte).
+# Real answers of the committed models (tests/test_docs_examples.py checks them): the prediction is
+# char-rnn-assignment's, the assignment's RNN, for "harles dar" with top_k 2; the continuation is the
+# default model's (darwin-lstm), for the same text with n 60.
+PREDICTION_EXAMPLE_REQUEST: dict[str, Any] = {
+    "text": "harles dar",
+    "top_k": 2,
+    "model": "char-rnn-assignment",
+}
 PREDICTION_EXAMPLE: dict[str, Any] = {
     "next_char": "i",
     "top": [
@@ -86,6 +94,13 @@ PREDICTION_EXAMPLE: dict[str, Any] = {
         {"char": "e", "probability": 0.020128339529037476},
     ],
     "window": "harles dar",
+}
+
+
+GENERATION_EXAMPLE_REQUEST: dict[str, Any] = {"text": "harles dar", "n": 60}
+GENERATION_EXAMPLE: dict[str, Any] = {
+    "window": "harles dar",
+    "continuation": "y and in the same species and the several species of the sam",
 }
 
 
@@ -190,17 +205,7 @@ class GeneratedChar(BaseModel):
 
 
 class GenerateResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "window": "harles dar",
-                    "continuation": "ing nne rnatle srelteit be onhaily",
-                    "finish_reason": "length",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [GENERATION_EXAMPLE]})
 
     window: str = Field(description="The simplified prompt characters the first prediction read.")
     continuation: str = Field(description="The generated characters, without a stop sequence.")
@@ -295,7 +300,7 @@ class RecordedAccuracy(BaseModel):
 class ModelInfo(BaseModel):
     name: str
     default: bool = Field(False, description="Whether requests that name no model get this one.")
-    architecture: str = Field(description="rnn or lstm.")
+    architecture: str = Field(description=f"One of {', '.join(sorted(ARCHITECTURES))}.")
     format_version: int
     alphabet: str
     n_in: int

@@ -5,7 +5,6 @@ A matrix product's rounding depends on how BLAS splits it across threads, and
 byte for byte, compute with one thread too: set here, before anything imports NumPy.
 """
 
-import os
+from model.blas import set_default_threads
 
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+set_default_threads(1)

@@ -22,7 +22,14 @@ PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;]+)", re.MULTILINE)
 
 
 def pins() -> dict[str, str]:
-    return {canonicalize_name(name): version for name, version in PIN.findall(LOCK.read_text())}
+    """Every pin the image installs: those whose marker holds here (the lock is universal, so
+    tqdm's colorama is pinned for Windows only)."""
+    lines = [line for line in LOCK.read_text().splitlines() if PIN.match(line)]
+    return {
+        canonicalize_name(requirement.name): str(requirement.specifier).removeprefix("==")
+        for requirement in map(Requirement, lines)
+        if requirement.marker is None or requirement.marker.evaluate()
+    }
 
 
 def runtime_requirements() -> list[Requirement]:

@@ -1,4 +1,4 @@
-"""python -m training: train the character RNN and write a versioned artifact."""
+"""python -m training (or char-rnn-train): train the character RNN and write a versioned artifact."""
 
 import sys
 

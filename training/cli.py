@@ -12,7 +12,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from training.blas import set_default_threads
+from model.blas import set_default_threads
+from model.version import add_version_option, program_name
 from training.config import RECIPES, TrainingConfig, resolve
 
 
@@ -27,8 +28,10 @@ def recipe_defaults(name: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m training", description="Train the character RNN on the simplified corpus."
+        prog=program_name("python -m training"),
+        description="Train the character RNN on the simplified corpus.",
     )
+    add_version_option(parser)
     types = typing.get_type_hints(TrainingConfig)
     for item in dataclasses.fields(TrainingConfig):
         help_text = f"{item.metadata['help']} (default: {item.metadata['shown']}{recipe_defaults(item.name)})"

@@ -10,14 +10,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model.limits import ARCHITECTURE_NAMES, MAX_CONTEXT, MAX_HIDDEN
+
 CORPUS_ENV = "CHAR_RNN_CORPUS"
 DEFAULT_CORPUS = Path("data/origin_of_species.txt")
 AT_LEAST_ONE = ("hidden", "seq_length", "samples", "stride", "epochs", "lr_segment", "batch_size")
 # Upper bounds: a typo costs an error naming the flag, not a MemoryError hours later. hidden and
-# seq_length match what model/artifact_checks.py lets an artifact hold.
+# seq_length are what an artifact may hold.
 AT_MOST = {
-    "hidden": 4096,
-    "seq_length": 4096,
+    "hidden": MAX_HIDDEN,
+    "seq_length": MAX_CONTEXT,
     "samples": 10**8,
     "stride": 10**6,
     "epochs": 10_000,
@@ -27,11 +29,7 @@ AT_MOST = {
 }
 MAX_SEED = 2**64 - 1
 INFINITY = float("inf")
-ARCHITECTURES = (
-    "rnn",
-    "lstm",
-    "lstm-contexts",
-)  # model.language_model.ARCHITECTURES, named here without NumPy
+ARCHITECTURES = ARCHITECTURE_NAMES
 
 
 def option(default: Any, help: str, choices: tuple[str, ...] | None = None, shown: str | None = None) -> Any:

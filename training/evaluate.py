@@ -1,7 +1,7 @@
 """Recompute an artifact's recorded metrics from its weights, beside the backoff and the
 Kneser-Ney n-grams' on the same positions, and say whether they match the manifest.
 
-python -m training.evaluate [--artifact DIR ...] [--corpus PATH]
+python -m training.evaluate (or char-rnn-evaluate) [--artifact DIR ...] [--corpus PATH]
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from model.accuracy import Accuracy, Evaluator, Positions, agrees, evaluate_split
-from model.artifact import DEFAULT_ARTIFACT, Artifact, ArtifactError, load
+from model.artifact import CHECKOUT_ARTIFACTS, Artifact, ArtifactError, committed_artifacts, load
 from model.dynamic import evaluate_adaptive
+from model.version import add_version_option, program_name
 from training import baseline, kneser_ney
 from training.data import CorpusNotFoundError, default_corpus_path, encode_text, read_corpus
 
@@ -151,12 +152,19 @@ def flagged(line: str, problems: list[str]) -> str:
 
 
 def default_artifacts() -> list[Path]:
-    """Every artifact directory beside the committed one."""
-    return sorted(path for path in DEFAULT_ARTIFACT.parent.iterdir() if (path / "manifest.json").is_file())
+    """Every committed artifact directory (ArtifactError if there is no such directory)."""
+    directory = committed_artifacts()
+    if not directory.is_dir():
+        raise ArtifactError(
+            f"no artifact directory at {directory.resolve()} nor {CHECKOUT_ARTIFACTS}: "
+            "name one with --artifact DIR"
+        )
+    return sorted(path for path in directory.iterdir() if (path / "manifest.json").is_file())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__)
+    parser = argparse.ArgumentParser(prog=program_name("python -m training.evaluate"), description=__doc__)
+    add_version_option(parser)
     parser.add_argument("--artifact", action="append", type=Path, help="artifact directory (repeatable)")
     parser.add_argument("--corpus", default=None, help="corpus file (default: $CHAR_RNN_CORPUS)")
     args = parser.parse_args(argv)

@@ -12,10 +12,17 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from model.batching import invariant_block, invariant_rows, model_block, model_probabilities, positions_agree
-from model.rnn import init_params, next_char_probabilities
+from model.batching import (
+    RowFunction,
+    invariant_block,
+    invariant_rows,
+    model_block,
+    model_probabilities,
+    positions_agree,
+    probability_rows,
+)
+from model.blas import THREAD_VARIABLES
 from tests.utils.invariance import language_model
-from training.blas import THREAD_VARIABLES
 
 Array = NDArray[Any]
 WINDOWS = 3000
@@ -54,15 +61,43 @@ def test_every_architecture_answers_a_window_alike_alone_and_in_a_batch(name: st
     assert np.array_equal(together, alone)
     # The same distribution as the model's own, up to float32 rounding of another batch shape.
     np.testing.assert_allclose(together, model.probabilities(windows), rtol=1e-5, atol=1e-7)
-    assert block in (16, 8, 4, 2, 1)
 
 
-def test_plain_batches_are_not_invariant_which_is_why_blocks_exist() -> None:
-    params = init_params(27, 400, 27, seed=0, dtype=np.float32)
-    windows = np.random.default_rng(0).integers(0, 27, (200, 10))
-    together = next_char_probabilities(params, windows)
-    alone = np.concatenate([next_char_probabilities(params, windows[i : i + 1]) for i in range(200)])
-    assert not np.array_equal(together, alone)
+@pytest.mark.parametrize("name", ["rnn", "lstm-contexts"])
+def test_the_chosen_block_holds_for_windows_it_never_probed(name: str) -> None:
+    # The block is chosen on 4 fixed probes; every position must then agree for any window.
+    model = language_model(name, np.float32)
+    block = model_block(model)
+    unseen = np.random.default_rng(7).integers(0, 27, (24, model.context))
+    assert positions_agree(probability_rows(model), model.params, unseen, block)
+
+
+def kernel_switch_at(rows: int) -> RowFunction:
+    """A row function whose rows at positions >= `rows` round differently, as a BLAS kernel
+    that handles a product's rows in groups would."""
+
+    def fn(params: dict[str, Array], windows: Array) -> Array:
+        result: Array = windows.astype(np.float64) + (np.arange(windows.shape[0]) >= rows)[:, None] * 1e-12
+        return result
+
+    return fn
+
+
+@pytest.mark.parametrize(("rows", "expected"), [(4, 4), (2, 2), (8, 8), (16, 16), (1, 1), (3, 2)])
+def test_the_largest_block_whose_positions_agree_is_chosen(rows: int, expected: int) -> None:
+    probes = np.random.default_rng(0).integers(0, 27, (4, 5))
+    assert invariant_block(kernel_switch_at(rows), {}, probes) == expected
+
+
+def test_the_chosen_block_makes_rows_alone_and_in_a_batch_equal() -> None:
+    fn = kernel_switch_at(4)
+    windows = np.random.default_rng(1).integers(0, 27, (13, 5))
+    block = invariant_block(fn, {}, windows[:4])
+    together = invariant_rows(fn, {}, windows, block)
+    alone = np.concatenate([invariant_rows(fn, {}, windows[i : i + 1], block) for i in range(13)])
+    assert np.array_equal(together, alone)
+    # One block larger and the rows at positions 4..7 come out differently.
+    assert not np.array_equal(invariant_rows(fn, {}, windows, 8), alone)
 
 
 def test_a_position_that_computes_differently_is_detected() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
-from model import rnn
+from model import numerics, rnn
 from model import rnn_reference as reference
 
 
@@ -56,7 +58,7 @@ def test_next_char_probabilities_are_the_last_step_softmax_for_every_window() ->
     assert probabilities.shape == (3, 27)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
     for row, window in enumerate(windows):
-        single = rnn.softmax(reference.forward(params, window[None, :]).z[-1, 0])
+        single = numerics.softmax(reference.forward(params, window[None, :]).z[-1, 0])
         np.testing.assert_allclose(probabilities[row], single, rtol=1e-12)
     np.testing.assert_array_equal(rnn.predict_next(params, windows), probabilities.argmax(axis=1))
 
@@ -105,3 +107,34 @@ def test_inference_keeps_no_state_between_calls() -> None:
     before = rnn.next_char_probabilities(params, windows)
     rnn.next_char_probabilities(params, np.array([[20, 21, 22]]))
     np.testing.assert_array_equal(rnn.next_char_probabilities(params, windows), before)
+
+
+def test_the_public_step_returns_gradients_a_later_call_leaves_alone() -> None:
+    params = rnn.init_params(5, 7, 5, seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 5, (2, 3)), rng.integers(0, 5, (2, 3))
+    _, first = rnn.loss_and_grads(params, x, y)
+    kept = {name: grad.copy() for name, grad in first.items()}
+    _, second = rnn.loss_and_grads(params, y, x)
+    for name in rnn.PARAM_NAMES:
+        assert first[name] is not second[name]
+        np.testing.assert_array_equal(first[name], kept[name])
+
+
+def test_the_public_step_gives_each_thread_its_own_scratch() -> None:
+    params = rnn.init_params(5, 16, 5, seed=0)
+    rng = np.random.default_rng(1)
+    batches = [(rng.integers(0, 5, (3, 6)), rng.integers(0, 5, (3, 6))) for _ in range(8)]
+    alone = [rnn.loss_and_grads(params, x, y) for x, y in batches]
+
+    def repeatedly(index: int) -> bool:
+        x, y = batches[index]
+        loss, grads = alone[index]
+        return all(
+            (again := rnn.loss_and_grads(params, x, y))[0] == loss
+            and all(np.array_equal(again[1][name], grads[name]) for name in rnn.PARAM_NAMES)
+            for _ in range(50)
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(repeatedly, range(8)))

@@ -7,13 +7,16 @@ import logging
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from asgi_correlation_id import correlation_id
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.logs import JsonFormatter, RequestIdFilter
-from service.request_id import accepted_request_id, current_request_id
-from tests.utils.client import ASGIClient
+from service.app import create_app
+from service.logs import JsonFormatter
+from service.request_id import is_safe, log_filter
+from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.errors import error_body
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -109,10 +112,10 @@ def test_an_unsafe_request_id_is_replaced(client: ASGIClient, given: str) -> Non
     assert error_body(response) == {"detail": "Not Found"}
 
 
-def test_the_id_checks_bytes_as_given() -> None:
-    assert accepted_request_id(b"abc") == "abc"
-    assert GENERATED.fullmatch(accepted_request_id(b"a\r\nb"))
-    assert GENERATED.fullmatch(accepted_request_id(None))
+def test_the_id_is_checked_as_given() -> None:
+    assert is_safe("abc")
+    assert not is_safe("a\r\nb")
+    assert not is_safe("")
 
 
 def test_cors_allows_and_exposes_the_request_id(make_client: Callable[..., ASGIClient]) -> None:
@@ -148,7 +151,7 @@ def record(message: str, **extra: object) -> logging.LogRecord:
 
 
 def test_json_log_lines_carry_the_request_id_and_access_fields() -> None:
-    formatter, request_filter = JsonFormatter(), RequestIdFilter()
+    formatter, request_filter = JsonFormatter(), log_filter()
     outside = record("plain")
     request_filter.filter(outside)
     assert json.loads(formatter.format(outside)) | {"time": "t"} == {
@@ -158,12 +161,12 @@ def test_json_log_lines_carry_the_request_id_and_access_fields() -> None:
         "message": "plain",
         "request_id": "-",
     }
-    token = current_request_id.set("rid-7")
+    token = correlation_id.set("rid-7")
     try:
         inside = record("line\nbreak", status=200, duration_ms=1.5)
         request_filter.filter(inside)
     finally:
-        current_request_id.reset(token)
+        correlation_id.reset(token)
     line = formatter.format(inside)
     assert "\n" not in line
     parsed = json.loads(line)
@@ -182,3 +185,25 @@ def test_json_log_lines_carry_the_traceback() -> None:
         failing = record("failed", exc_info=sys.exc_info())
     parsed = json.loads(JsonFormatter().format(failing))
     assert parsed["exception"].startswith("Traceback") and "ValueError: boom" in parsed["exception"]
+
+
+def test_a_bugs_log_record_and_500_name_the_request_id(
+    small_artifact: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(ExplicitSettings(CHAR_RNN_ARTIFACT=small_artifact))
+
+    @app.get("/broken")
+    def broken() -> dict[str, str]:
+        raise RuntimeError("a bug")
+
+    client = ASGIClient(app, raise_app_exceptions=False)
+    caplog.handler.addFilter(log_filter())
+    try:
+        with caplog.at_level(logging.ERROR, logger="service.errors"):
+            response = client.get("/broken", headers={"x-request-id": "bug-1"})
+    finally:
+        client.close()
+    assert (response.status_code, response.headers.get_list("x-request-id")) == (500, ["bug-1"])
+    assert response.json() == {"detail": "Internal server error", "request_id": "bug-1"}
+    (logged,) = [entry for entry in caplog.records if entry.name == "service.errors"]
+    assert json.loads(JsonFormatter().format(logged))["request_id"] == "bug-1"

@@ -195,15 +195,8 @@ def test_batch_agrees_with_single_predictions(client: ASGIClient) -> None:
     assert len(predictions) == len(texts)
     for text, prediction in zip(texts, predictions, strict=True):
         single = client.post("/predict-next", json={"text": text, "top_k": 4}).json()
-        assert prediction["window"] == single["window"]
-        assert prediction["next_char"] == single["next_char"]
-        assert [entry["char"] for entry in prediction["top"]] == [entry["char"] for entry in single["top"]]
-        # A batch of windows is one matrix product per step, so the rounding may differ.
-        np.testing.assert_allclose(
-            [entry["probability"] for entry in prediction["top"]],
-            [entry["probability"] for entry in single["top"]],
-            rtol=1e-12,
-        )
+        # Bit for bit: every probability is the same float, read back from its shortest repr.
+        assert prediction == single
 
 
 def test_batch_of_1000_full_windows(client: ASGIClient, artifact: Artifact) -> None:

@@ -47,7 +47,17 @@ def copy_artifact(source: Path, target: Path) -> Path:
 def test_missing_artifact_directory(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-artifact"
     line = start_and_expect_failure(service_env(missing, free_port()))
-    assert line == f"error: {missing}: artifact directory not found"
+    assert line == (
+        f"error: no artifact directory at {missing}; point to one with --artifacts DIR or "
+        "CHAR_RNN_ARTIFACTS=DIR (or a single artifact with --artifact DIR or CHAR_RNN_ARTIFACT=DIR)"
+    )
+
+
+def test_started_from_another_directory_it_serves_the_committed_artifacts(tmp_path: Path) -> None:
+    with running_server(None, tmp_path / "server.log", cwd=tmp_path) as server:
+        listed = httpx.get(f"{server.base_url}/models", timeout=10.0).json()["models"]
+    assert [model["name"] for model in listed] == ["char-rnn-assignment", "darwin-lstm"]
+    assert f"from {REPO_ROOT / 'artifacts' / 'darwin-lstm'}" in server.log()
 
 
 def test_corrupted_weights_are_refused(small_artifact: Path, tmp_path: Path) -> None:
@@ -188,7 +198,7 @@ def test_help_prints_usage_and_exits() -> None:
     usage = " ".join(result.stdout.split("\n\n")[0].split())  # argparse wraps at the terminal width
     assert usage == (
         "usage: python -m service [-h] [--host HOST] [--port PORT] [--artifact ARTIFACT] "
-        "[--artifacts ARTIFACTS]"
+        "[--artifacts ARTIFACTS] [--version]"
     )
     assert "overrides CHAR_RNN_ARTIFACTS" in result.stdout
     assert "overrides CHAR_RNN_ARTIFACT" in result.stdout

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from model.artifact import CHECKOUT_ARTIFACTS
 from service.settings import Settings, SettingsError, load_settings
 
 
@@ -13,7 +14,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     settings = load_settings()
     assert (settings.artifact, settings.artifacts) == (None, (Path("artifacts"),))
-    assert settings.artifact_paths == (tmp_path / "artifacts",)
+    # No artifacts/ here: the checkout's (tests/test_commands.py covers the two cases).
+    assert settings.artifact_paths == (CHECKOUT_ARTIFACTS,)
     assert settings.default_model is None
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert (settings.max_text_chars, settings.max_batch, settings.max_body_bytes) == (

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import rnn
+from model import blas, rnn
 from model.alphabet import ALPHABET_SIZE, encode, simplify
 from model.rnn import init_params, loss_and_grads
-from training import blas, train
+from training import train
 from training.data import Span, windows
 from training.optim import SGD, Adam, Clipping
 from training.train import Schedule

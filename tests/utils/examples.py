@@ -7,7 +7,9 @@ event stream. Curl examples run through the app in process. A `$ python - <<'EOF
 script up to the `EOF` line, then its output) runs as a process against a real server, with
 localhost:8000 replaced by that server's address. The test (tests/test_docs_examples.py)
 compares every output byte for byte; after retraining the artifact, `make docs-examples`
-rewrites them:
+rewrites them from
+the app, with the README's models table (tests/utils/model_table.py) and docs/api.md's settings
+table (tests/utils/settings_table.py):
 
     python -m tests.utils.examples --write
 """
@@ -30,7 +32,7 @@ import httpx
 
 from service.app import create_app
 from service.settings import DEFAULT_ARTIFACTS
-from tests.utils import model_table
+from tests.utils import model_table, settings_table
 from tests.utils.client import ASGIClient, ExplicitSettings
 from tests.utils.server import REPO_ROOT, running_server
 
@@ -158,6 +160,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.write:
         print(f"README.md: models table {'rewritten' if model_table.rewrite() else 'unchanged'}")
+        print(f"docs/api.md: settings table {'rewritten' if settings_table.rewrite() else 'unchanged'}")
     client = shipped_client()
     try:
         with shipped_server() as server_url:

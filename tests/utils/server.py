@@ -80,18 +80,20 @@ def running_server(
     log_path: Path,
     stop_signal: int = signal.SIGKILL,
     timeout: float = 30.0,
+    cwd: Path = REPO_ROOT,
     **extra_env: str,
 ) -> Iterator[ServerProcess]:
     """`python -m service` on a free loopback port, ready (GET /health is 200) or ServerStartError.
 
-    Without artifact_dir every artifact under artifacts/ is served, as by make serve.
+    Without artifact_dir every artifact under artifacts/ is served, as by make serve; `cwd` is
+    the directory it starts in.
     On the way out, whatever happened, the process gets `stop_signal`, then SIGKILL after 15 s.
     """
     port = free_port()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "service"],
-            cwd=REPO_ROOT,
+            cwd=cwd,
             env=service_env(artifact_dir, port, **extra_env),
             stdin=subprocess.DEVNULL,
             stdout=log,
