@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from model.accuracy import guesses
+from model.accuracy import Positions, guesses
 from model.alphabet import encode
 from model.artifact import load
 from training import baseline
@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     columns = [("n-gram", ngram_hits)]
     for path in args.artifact or default_artifacts():
         artifact = load(path)
-        _, guessed = guesses(artifact.model, indices, test)
+        if artifact.model.reads_text:  # the split as a text of its own (model.accuracy.evaluate_split)
+            _, guessed = guesses(
+                artifact.model, indices[test.start - 1 : test.end], Positions(1, test.end - test.start + 1)
+            )
+        else:
+            _, guessed = guesses(artifact.model, indices, test)
         columns.append((artifact.name, guessed.guesses == indices[test.start : test.end]))
     print("| position | share | " + " | ".join(name for name, _ in columns) + " |")
     print("| --- | ---: |" + " ---: |" * len(columns))

@@ -14,20 +14,31 @@ from tests.utils.server import REPO_ROOT
 START, END = "<!-- models: written by make docs-examples -->", "<!-- /models -->"
 BLOCK = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
 HEADER = (
-    "| model | architecture | context | parameters | test accuracy | n-gram, same positions "
-    "| bits/char | training time |\n| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    "| model | architecture | reads | parameters | test accuracy, bits/char | adaptive "
+    "| Kneser-Ney 10-gram | backoff n-gram | training time |\n"
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 )
+
+
+def figures(record: dict[str, float] | None) -> str:
+    """ "accuracy, bits/char" of a manifest's record, or "-" where it holds none."""
+    if record is None:
+        return "-"
+    bits = record.get("bits_per_char")
+    return f"{record['accuracy']:.2%}" + (f", {bits:.3f}" if bits is not None else "")
 
 
 def row(artifact: Artifact) -> str:
     manifest = artifact.manifest
-    test, ngram = manifest["metrics"]["test"], manifest["baseline"]["test"]
     parameters = sum(int(array.size) for array in artifact.params.values())
     minutes = manifest["training_seconds"] / 60
+    reads = f"{artifact.context} characters" if artifact.context else "the whole text"
+    adaptive = manifest.get("adaptive", {}).get("metrics", {}).get("test")
+    kneser_ney = manifest["baseline"].get("kneser_ney", {}).get("test")
     return (
         f"| `{artifact.name}` | {artifact.architecture.description}, H = {manifest['n_hidden']} "
-        f"| {artifact.context} | {parameters:,} | {test['accuracy']:.2%} | {ngram['accuracy']:.2%} "
-        f"| {test['bits_per_char']:.3f} | {minutes:.1f} min |"
+        f"| {reads} | {parameters:,} | {figures(manifest['metrics']['test'])} | {figures(adaptive)} "
+        f"| {figures(kneser_ney)} | {figures(manifest['baseline']['test'])} | {minutes:.1f} min |"
     )
 
 

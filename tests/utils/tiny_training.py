@@ -12,5 +12,8 @@ SAMPLE = simplify(
     "plants and animals, one of the first points which strikes us is that they generally differ. "
 )
 INDICES = encode(SAMPLE * 6)
-CONFIG = resolve("darwin-lstm", {"hidden": 8, "seq_length": 12, "batch_size": 8, "epochs": 3, "patience": 0})
+# The darwin-lstm recipe in small, with a refit: the tests of the refit phase read it too.
+CONFIG = resolve(
+    "darwin-lstm", {"hidden": 8, "seq_length": 12, "batch_size": 8, "epochs": 3, "patience": 0, "refit": True}
+)
 PROBES = {"validation": (INDICES, Positions(500, 700)), "test": (INDICES, Positions(700, 900))}
