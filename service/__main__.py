@@ -13,10 +13,12 @@ from model.blas import set_default_threads
 set_default_threads(1)
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 from types import FrameType  # noqa: E402
 
 from model.artifact import ArtifactError  # noqa: E402
@@ -102,7 +104,11 @@ def start_fault(error: OSError) -> str:
     reason = error.strerror or str(error)
     if error.filename is None:  # os.getcwd() names nothing
         return f"cannot start: {reason} (in the working directory, or a file the service reads)"
-    return f"{error.filename}: {reason} (check that the service's user may read it)"
+    path = Path(error.filename)
+    if not path.is_absolute():  # name the file itself, wherever the service was started
+        with contextlib.suppress(OSError):
+            path = Path.cwd() / path
+    return f"{path}: {reason} (check that the service's user may read it)"
 
 
 def log_models(models: ModelRegistry) -> None:

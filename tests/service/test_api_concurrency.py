@@ -67,14 +67,14 @@ def test_accuracy_evaluations_run_at_most_the_configured_number_at_once(
     active, most = 0, 0
     lock = threading.Lock()
 
-    def watched(*args: Any) -> Any:
+    def watched(*args: Any, **kwargs: Any) -> Any:
         nonlocal active, most
         with lock:
             active += 1
             most = max(most, active)
         try:
             time.sleep(0.05)
-            return measure(*args)
+            return measure(*args, **kwargs)
         finally:
             with lock:
                 active -= 1

@@ -69,7 +69,7 @@ def test_accuracy_details_give_every_guess_and_agree_with_the_count(
     assert len(details["predicted"]) == len(details["probabilities"]) == body["total"] == len(text) - 1
     hits = sum(guess == actual for guess, actual in zip(details["predicted"], text[1:], strict=True))
     assert hits == body["correct"]
-    assert {key: body[key] for key in ("accuracy", "correct", "total")} == client.post(
+    assert {key: body[key] for key in ("accuracy", "bits_per_char", "correct", "total")} == client.post(
         "/accuracy", json={"text": PARAGRAPH}
     ).json()
 
@@ -87,7 +87,7 @@ def test_each_guess_is_the_top_prediction_for_the_text_before_it(client: ASGICli
 
 def test_without_details_the_answer_has_no_details_field(client: ASGIClient) -> None:
     body = client.post("/accuracy", json={"text": PARAGRAPH, "details": False}).json()
-    assert set(body) == {"accuracy", "correct", "total"}
+    assert set(body) == {"accuracy", "bits_per_char", "correct", "total"}
 
 
 def test_details_must_be_a_boolean(client: ASGIClient) -> None:

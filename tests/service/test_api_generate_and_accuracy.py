@@ -109,6 +109,7 @@ def test_accuracy_is_model_accuracy_at_every_position_after_the_first(
     expected = evaluate(artifact.model, indices, Positions(1, len(indices)))
     assert response.json() == {
         "accuracy": expected.accuracy,
+        "bits_per_char": expected.bits_per_char,
         "correct": expected.correct,
         "total": expected.total,
     }

@@ -81,5 +81,8 @@ def test_a_lost_and_found_of_mode_0700_is_not_an_artifact(shared: Path) -> None:
 def test_an_unreadable_working_directory(shared: Path) -> None:
     shared.chmod(0o700)  # root's: nobody may not look inside
     line = start_as_nobody(shared)
-    manifest = shared / "artifacts" / "manifest.json"
-    assert line == f"error: {manifest}: Permission denied (check that the service's user may read it)"
+    # The service looks for artifacts/ in the working directory first: that lookup is refused.
+    assert (
+        line
+        == f"error: {shared / 'artifacts'}: Permission denied (check that the service's user may read it)"
+    )

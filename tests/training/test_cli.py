@@ -175,17 +175,24 @@ def test_parsed_flags_fill_the_config_and_bad_values_are_refused_by_flag(
 
 
 def test_a_switch_that_a_recipe_turns_on_is_turned_off_by_its_no_flag() -> None:
-    assert resolve("darwin-lstm", {}).refit is True
-    assert parse_config(["--recipe", "darwin-lstm", "--no-refit"])[0].refit is False
+    assert resolve("darwin-lstm", {}).carry is True
+    assert parse_config(["--recipe", "darwin-lstm", "--no-carry"])[0].carry is False
     assert parse_config(["--architecture", "lstm", "--refit"])[0].refit is True
     assert parse_config([])[0].refit is False
+    assert parse_config([])[0].carry is False
 
 
-def test_a_refit_of_the_window_rnn_is_refused_by_flag(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("switch", ["carry", "refit"])
+def test_a_language_models_switch_on_the_window_rnn_is_refused_by_flag(
+    switch: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit):
-        parse_config(["--recipe", "darwin-lstm", "--architecture", "rnn"])
-    assert "--refit needs a language model (--architecture lstm or lstm-contexts)" in capsys.readouterr().err
-    assert parse_config(["--recipe", "darwin-lstm", "--architecture", "rnn", "--no-refit"])[0].refit is False
+        parse_config(["--recipe", "darwin-lstm", "--architecture", "rnn", "--no-carry", f"--{switch}"])
+    assert (
+        f"--{switch} needs a language model (--architecture lstm or lstm-contexts)" in capsys.readouterr().err
+    )
+    config = parse_config(["--recipe", "darwin-lstm", "--architecture", "rnn", "--no-carry"])[0]
+    assert (config.carry, config.refit) == (False, False)
 
 
 def test_ctrl_c_names_the_epochs_each_checkpoint_holds(tmp_path: Path) -> None:

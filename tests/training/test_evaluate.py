@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from model.accuracy import Positions, evaluate
+from model import dynamic
+from model.accuracy import Positions, evaluate_split
 from model.alphabet import encode
 from model.artifact import load
 from tests.utils.attacks import edit_manifest, read_manifest
@@ -56,11 +57,15 @@ def test_a_refitted_artifact_matches_and_names_the_text_it_trained_on(
     assert status == 0
     manifest = load(refitted).manifest
     test, validation = Positions(1304, 1448), Positions(1232, 1304)
-    measured = evaluate(load(refitted).model, encode(TEXT), test)
+    model = load(refitted).model
+    measured = evaluate_split(model, encode(TEXT), test)
+    adaptive = evaluate_split(model, encode(TEXT), test, None, dynamic.evaluate_adaptive)
     chosen = manifest["refit"]["validation_before_refit"]
     assert lines == [
         f"out test: accuracy {measured.accuracy:.4f}, {measured.bits_per_char:.3f} bits/char on 144 "
         f"positions; order-10 n-gram {ngram(test):.4f} on the same positions{kn(test)}",
+        "out test, adaptive (dynamic evaluation, segments of 64, learning rate 0.5, E x4.0): accuracy "
+        f"{adaptive.accuracy:.4f}, {adaptive.bits_per_char:.3f} bits/char on 144 positions",
         f"out validation: trained on by these weights, not measured; the epoch-3 model chosen before "
         f"the refit: accuracy {chosen['accuracy']:.4f}, {chosen['bits_per_char']:.3f} bits/char on 72 "
         f"positions (recorded: its weights are not shipped); order-10 n-gram {ngram(validation):.4f} "
@@ -81,8 +86,23 @@ def test_a_refitted_manifest_that_disagrees_is_flagged(
     assert status == 1
     assert lines[0].startswith("MISMATCH out test: accuracy ")
     assert lines[0].endswith(f"(manifest: {wrong_test['test']})")
-    assert lines[1].startswith("MISMATCH out validation: trained on by these weights, not measured")
-    assert lines[1].endswith("(manifest n-gram: {'accuracy': 0.5, 'samples': 72})")
+    assert not lines[1].startswith("MISMATCH")  # the adaptive figure was left as measured
+    assert lines[2].startswith("MISMATCH out validation: trained on by these weights, not measured")
+    assert lines[2].endswith("(manifest n-gram: {'accuracy': 0.5, 'samples': 72})")
+
+
+def test_a_wrong_adaptive_figure_is_flagged(
+    refitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edited = shutil.copytree(refitted, tmp_path / "out")
+    shutil.copy(refitted.parent / "corpus.txt", tmp_path / "corpus.txt")
+    adaptive = read_manifest(refitted)["adaptive"]
+    wrong = {**adaptive["metrics"]["test"], "bits_per_char": 0.5}
+    edit_manifest(edited, adaptive={**adaptive, "metrics": {"test": wrong}})
+    status, lines = run_evaluate(edited, capsys)
+    assert status == 1
+    assert lines[1].startswith("MISMATCH out test, adaptive (dynamic evaluation, segments of 64")
+    assert lines[1].endswith(f"(manifest: {wrong})")
 
 
 def test_a_wrong_kneser_ney_figure_is_flagged(

@@ -25,4 +25,9 @@ def served_accuracy(model: LanguageModel, text: str) -> dict[str, Any]:
     positions = text_positions(indices)
     assert positions is not None
     expected = evaluate(model, indices, positions)
-    return {"accuracy": expected.accuracy, "correct": expected.correct, "total": expected.total}
+    return {
+        "accuracy": expected.accuracy,
+        "bits_per_char": expected.bits_per_char,
+        "correct": expected.correct,
+        "total": expected.total,
+    }
