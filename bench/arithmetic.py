@@ -124,10 +124,10 @@ def measure(seconds: float) -> dict[str, Any]:
                 results["batch"] = BATCH_TEXTS * BATCH_LETTERS * results["sb"] / elapsed
                 document = words(TYPED_CHARS, 3)
                 timed_post(client, "/predict-next", {"text": document})
-                typed = [
-                    timed_post(client, "/predict-next", {"text": document + letters(rng, k)})[0]
-                    for k in range(1, TYPED_REQUESTS + 1)
-                ]
+                typed = []
+                for _ in range(TYPED_REQUESTS):  # each request: the previous text and one more letter
+                    document += letters(rng, 1)
+                    typed.append(timed_post(client, "/predict-next", {"text": document})[0])
                 short = [
                     timed_post(client, "/predict-next", {"text": letters(rng, 16)})[0] for _ in range(100)
                 ]

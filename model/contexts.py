@@ -27,6 +27,7 @@ row of E gathers that from every position that looked it up.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,31 @@ def buckets(inputs: Array, history: Array | None = None) -> Array:
     cross a chunk's start exactly as one read of the whole text does. None: nothing before
     `inputs` (a window read alone).
     """
+    batch, T = inputs.shape
+    if history is None:
+        history = np.full((batch, HISTORY), -1, np.int64)
+    width = history.shape[1]  # >= ORDERS - 1
+    full = np.concatenate([history[:, width - (ORDERS - 1) :], inputs], axis=1)  # (batch, ORDERS - 1 + T)
+    symbols = (full + 1).astype(np.uint64)  # 0 marks "no character": before the text
+    # windows[b, t, j] = x_{t-j} + 1 for j < ORDERS: the characters ending at each position,
+    # newest first, so that code_k is the running sum of the first k of them times 28^j.
+    windows = np.lib.stride_tricks.sliding_window_view(symbols, ORDERS, axis=1)[:, :, ::-1]
+    powers, multipliers = _constants(ORDERS)
+    codes = np.cumsum(windows * powers, axis=2, dtype=np.uint64)  # (batch, T, ORDERS): code_1..code_ORDERS
+    hashed = (codes[:, :, 1:] * multipliers) >> np.uint64(64 - BUCKET_BITS)
+    return np.ascontiguousarray(hashed.transpose(1, 0, 2)).astype(np.int64)  # (T, batch, ORDERS - 1)
+
+
+@functools.cache
+def _constants(orders: int) -> tuple[Array, Array]:
+    """28^j for j < orders, and M_k for k = 2..orders, as uint64 arrays."""
+    powers = np.array([_BASE**j for j in range(orders)], np.uint64)
+    return powers, np.array(_MULTIPLIERS[2 : orders + 1], np.uint64)
+
+
+def reference_buckets(inputs: Array, history: Array | None = None) -> Array:
+    """`buckets` order by order, as the formula in the module's docstring reads: the readable
+    reference of the vectorised version above (tests/model/test_lstm_lm.py checks they agree)."""
     batch, T = inputs.shape
     if history is None:
         history = np.full((batch, HISTORY), -1, np.int64)

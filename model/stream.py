@@ -134,11 +134,12 @@ def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = Tru
         np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
         s = a[:, :H] * s + a[:, H : 2 * H] * a[:, 3 * H :]
         h = a[:, 2 * H : 3 * H] * np.tanh(s)
-        z = h @ weights.VT + weights.c
-        if e is not None:
-            z += e[t] @ weights.RT
-        if keep_logits:
-            zs[t] = z
+        if keep_logits or t == T - 1:  # z of the steps between is never read: not computed
+            z = h @ weights.VT + weights.c
+            if e is not None:
+                z += e[t] @ weights.RT
+            if keep_logits:
+                zs[t] = z
     return zs, replace(state, h=h, s=s, history=history, z=z)
 
 

@@ -317,3 +317,13 @@ def test_check_params_wants_R_of_shape_Y_by_D(small_contexts: None) -> None:
     params["R"] = np.zeros((N_OUT, 4))
     with pytest.raises(ValueError, match=r"params: R has shape \(4, 4\), expected \(4, 3\)"):
         lstm_lm.check_params(params)
+
+
+@pytest.mark.parametrize("length", [1, 2, 9, 10, 31])
+def test_the_vectorised_buckets_are_the_reference_order_by_order(length: int) -> None:
+    rng = np.random.default_rng(length)
+    inputs = rng.integers(0, 27, (3, length))
+    for history in (None, rng.integers(-1, 27, (3, contexts.HISTORY))):
+        np.testing.assert_array_equal(
+            contexts.buckets(inputs, history), contexts.reference_buckets(inputs, history)
+        )
