@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from model.accuracy import Positions, evaluate
+from model.accuracy import Positions, evaluate_split
 from model.alphabet import encode
 from model.artifact import Artifact, load
 from tests.utils.tiny_training import CONFIG, SAMPLE
@@ -109,7 +109,7 @@ def test_only_held_out_figures_are_recorded_as_such(runs: tuple[Finished, Finish
     refitted, plain = runs
     indices = encode(TEXT)
     assert list(refitted.manifest["metrics"]) == ["test"]
-    measured = evaluate(refitted.artifact.model, indices, SPLITS["test"]).as_dict()
+    measured = evaluate_split(refitted.artifact.model, indices, SPLITS["test"]).as_dict()
     assert refitted.manifest["metrics"]["test"] == measured
     # The figure that chose the epoch: phase 1's best weights, which the run without a refit ships.
     assert list(plain.manifest["metrics"]) == ["validation", "test"]
