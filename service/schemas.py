@@ -90,8 +90,8 @@ PREDICTION_EXAMPLE_REQUEST: dict[str, Any] = {
 PREDICTION_EXAMPLE: dict[str, Any] = {
     "next_char": "i",
     "top": [
-        {"char": "i", "probability": 0.9672209024429321},
-        {"char": "e", "probability": 0.020128339529037476},
+        {"char": "i", "probability": 0.9941635727882385},
+        {"char": "a", "probability": 0.004022319335490465},
     ],
     "window": "harles dar",
 }
@@ -100,7 +100,8 @@ PREDICTION_EXAMPLE: dict[str, Any] = {
 GENERATION_EXAMPLE_REQUEST: dict[str, Any] = {"text": "harles dar", "n": 60}
 GENERATION_EXAMPLE: dict[str, Any] = {
     "window": "harles dar",
-    "continuation": "y and in the same species and the several species of the sam",
+    "continuation": "e the same species of the same genus and the common parent a",
+    "finish_reason": "length",
 }
 
 
