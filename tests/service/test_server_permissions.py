@@ -47,7 +47,12 @@ def start_as_nobody(cwd: Path, **env: str) -> str:
     result = subprocess.run(
         [*AS_NOBODY, sys.executable, "-m", "service"],
         cwd=cwd,
-        env={**service_env(None, free_port()), **env},
+        # Not measured by coverage: nobody may not write its data file into the checkout.
+        env={
+            key: value
+            for key, value in {**service_env(None, free_port()), **env}.items()
+            if "COVERAGE" not in key
+        },
         capture_output=True,
         text=True,
         timeout=60,
