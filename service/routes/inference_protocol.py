@@ -18,13 +18,13 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from model.errors import ArgumentError
 from model.names import clipped
 from model.version import package_version
+from service.admission import Admission
 from service.body import INLINE_BODY_BYTES
 from service.deps import ReadinessDep, SettingsDep
 from service.inference_protocol import (
@@ -40,7 +40,7 @@ from service.inference_protocol import (
     response_body,
 )
 from service.models import ModelRegistry, UnknownModel
-from service.predictor import Predictor
+from service.predictor import OnChunk, Predictor
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"])
 probes = APIRouter(prefix="/v2", tags=["open inference protocol"])  # open even with an API key
@@ -212,19 +212,27 @@ async def _answer(request: Request, name: str, version: str | None, max_batch: i
             limiter = request.app.state.parse_limiter
             inference, texts = await to_thread.run_sync(parse_request, body, header_length, limiter=limiter)
         del body
-        return await run_in_threadpool(_infer, predictor, max_batch, name, inference, texts)
+        # In the model's admission queue, as every expensive route: a bounded share of the
+        # workers, and the work stops between chunks when the client goes away.
+        admission: Admission = request.app.state.admissions[predictor.name]
+        return await admission.run(request.receive, _infer, predictor, max_batch, name, inference, texts)
     except ProtocolError as error:
         return protocol_error(400, str(error))
 
 
 def _infer(
-    predictor: Predictor, max_batch: int, name: str, inference: InferenceRequest, texts: list[str]
+    predictor: Predictor,
+    max_batch: int,
+    name: str,
+    inference: InferenceRequest,
+    texts: list[str],
+    on_chunk: OnChunk,
 ) -> Response:
     if len(texts) > max_batch:
         raise ProtocolError(f"input 'text': at most {max_batch} texts (MAX_BATCH), got {len(texts)}")
     try:
-        windows = predictor.windows(texts)
+        windows = predictor.windows(texts, on_chunk)
     except ArgumentError as error:
         raise ProtocolError(f"input 'text', element {error.path[-1]}: {error.message}") from None
-    probabilities = predictor.probabilities(windows)
+    probabilities = predictor.probabilities(windows, on_chunk)
     return Response(response_body(name, inference.id, probabilities), media_type="application/json")
