@@ -69,9 +69,11 @@ train: $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[dev,plot]'
 	$(BIN)/python -m training --recipe $(RECIPE) --out $(OUT) $(TRAIN_FLAGS)
 
-# Every shipped artifact's recorded figures recomputed from its weights, beside the n-gram's.
+# Every shipped artifact's recorded figures (static and adaptive) recomputed from its weights,
+# beside the n-grams', then the compressors' on the same text (each skipped without its package).
 evaluate: $(DEV)
 	$(BIN)/python -m training.evaluate
+	$(BIN)/python -m bench.compressors
 
 # The image's pinned runtime dependencies, resolved by uv from pyproject.toml (never edited by hand).
 lock: $(DEV)

@@ -149,11 +149,32 @@ def evaluate_stream(
     """`evaluate` for a model that reads whole texts: `indices` read from its first character
     with the state carried, STREAM_CHUNK characters a pass, each position of `positions`
     predicted from all the text before it."""
-    total = Accuracy(0, 0)
     reader = model.reader()
-    for first in range(0, positions.end - 1, STREAM_CHUNK):
-        last = min(first + STREAM_CHUNK, positions.end - 1)
-        z = reader.read(indices[first:last])  # z[j] predicts position first + j + 1
+    return score_reading(
+        lambda first, last: reader.read(indices[first:last]),
+        indices,
+        positions,
+        STREAM_CHUNK,
+        on_chunk,
+        on_pass,
+    )
+
+
+def score_reading(
+    read: Callable[[int, int], NDArray[np.floating[Any]]],
+    indices: Indices,
+    positions: Positions,
+    chunk: int,
+    on_chunk: Callable[[int], None] | None = None,
+    on_pass: OnPass | None = None,
+) -> Accuracy:
+    """The accuracy of a text read from its first character in chunks: read(first, last) reads
+    indices[first:last] on from where the previous call stopped and returns z after each of
+    them (z[j] predicts position first + j + 1); the positions of `positions` are scored."""
+    total = Accuracy(0, 0)
+    for first in range(0, positions.end - 1, chunk):
+        last = min(first + chunk, positions.end - 1)
+        z = read(first, last)
         wanted = np.arange(max(first + 1, positions.start), last + 1, dtype=np.int64)
         if wanted.size:
             z_wanted = z[wanted - first - 1].astype(np.float64)

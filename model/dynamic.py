@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model import contexts, lstm_lm
-from model.accuracy import Accuracy, OnPass, Positions, score
+from model.accuracy import Accuracy, OnPass, Positions, score_reading
 from model.language_model import LanguageModel
 from model.stream import Reader, State, prepare, start_prepared
 
@@ -93,20 +93,15 @@ def evaluate_adaptive(
     if not model.reads_text:
         raise ValueError("adapt: only a model that reads whole texts adapts as it reads")
     adapter = Adapter(model, learning_rate, table_rate)
-    total = Accuracy(0, 0)
     with np.errstate(over="ignore", invalid="ignore"):
-        for first in range(0, positions.end - 1, segment):
-            last = min(first + segment, positions.end - 1)
-            z = adapter.read(indices[first:last], indices[first + 1 : last + 1])
-            wanted = np.arange(max(first + 1, positions.start), last + 1, dtype=np.int64)
-            if wanted.size:
-                z_wanted = z[wanted - first - 1].astype(np.float64)
-                total = total + score(z_wanted, indices[wanted])
-                if on_pass is not None:
-                    on_pass(wanted, z_wanted)
-            if on_chunk is not None:
-                on_chunk(total.total)
-    return total
+        return score_reading(
+            lambda first, last: adapter.read(indices[first:last], indices[first + 1 : last + 1]),
+            indices,
+            positions,
+            segment,
+            on_chunk,
+            on_pass,
+        )
 
 
 def adapted_reader(
