@@ -142,3 +142,24 @@ def test_a_window_model_refuses_to_adapt(client: ASGIClient) -> None:
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "adapt"]
     assert "only a model that reads whole texts adapts" in response.json()["detail"][0]["msg"]
+
+
+def test_generate_adapts_on_request_and_its_first_character_is_predict_nexts(
+    stream_client: ASGIClient,
+) -> None:
+    text = TEXT[:300]
+    adaptive = stream_client.post("/generate", json={"text": text, "n": 20, "adapt": True}).json()
+    first = stream_client.post("/predict-next", json={"text": text, "top_k": 1, "adapt": True}).json()
+    assert adaptive["continuation"][0] == first["next_char"]
+    static = stream_client.post("/generate", json={"text": text, "n": 20}).json()
+    assert (
+        static["continuation"][0]
+        == stream_client.post("/predict-next", json={"text": text}).json()["next_char"]
+    )
+    assert len(adaptive["continuation"]) == len(static["continuation"]) == 20
+
+
+def test_a_window_model_refuses_to_generate_adaptively(client: ASGIClient) -> None:
+    response = client.post("/generate", json={"text": "natural selection", "adapt": True})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "adapt"]
