@@ -82,7 +82,7 @@ def test_the_image_answers_the_readme_examples_byte_for_byte(served: docker.Cont
     assert docker.wait_for_health(served.id, HEALTHY_WITHIN) == "healthy"
     readme = examples((REPO_ROOT / "README.md").read_text(encoding="utf-8"))
     with httpx.Client(base_url=served.base_url, timeout=30.0) as http:
-        answers = [(example.command, actual_output(http, example)) for example in readme]
+        answers = [(example.command, actual_output(http, example, served.base_url)) for example in readme]
         demo = http.get("/").content
     assert answers == [(example.command, example.output) for example in readme]
     assert demo == (REPO_ROOT / "service" / "demo" / "index.html").read_bytes()  # package data
@@ -120,11 +120,14 @@ def test_docker_stop_finishes_the_request_in_flight_and_exits_0(image: str) -> N
     with docker.running_container(port, image=image) as container:
         assert docker.wait_for_health(container.id, HEALTHY_WITHIN) == "healthy", docker.logs(container.id)
         outcome: dict[str, Any] = {}
-        body = {"text": "natural selection", "n": 500, "seed": 1}  # about 2 s of work in the container
+        # The longest text allowed: several seconds of work in the container.
+        body = {
+            "text": ("natural selection acts by the preservation of profitable variations " * 1500)[:100_000]
+        }
 
         def slow_request() -> None:
             try:
-                outcome["response"] = httpx.post(f"{container.base_url}/generate", json=body, timeout=60.0)
+                outcome["response"] = httpx.post(f"{container.base_url}/accuracy", json=body, timeout=60.0)
             except httpx.HTTPError as error:  # reported by the assertions below
                 outcome["error"] = error
 
@@ -138,12 +141,12 @@ def test_docker_stop_finishes_the_request_in_flight_and_exits_0(image: str) -> N
         worker.join(timeout=60)
         assert "error" not in outcome, outcome.get("error")
         assert outcome["response"].status_code == 200
-        assert len(outcome["response"].json()["continuation"]) == 500
+        assert outcome["response"].json()["total"] == 99_999
         assert docker.inspect(container.id)["State"]["ExitCode"] == 0
         assert stopped < docker.STOP_GRACE_SECONDS, f"docker stop took {stopped:.1f} s"
         assert wait_for_refusal(port, timeout=1.0)
         log = docker.logs(container.id)
-    assert '"POST /generate" 200' in log and log.rstrip().endswith("Finished server process [1]")
+    assert '"POST /accuracy" 200' in log and log.rstrip().endswith("Finished server process [1]")
 
 
 def test_a_broken_artifact_stops_the_container_with_status_2_and_one_line_naming_the_file(
