@@ -88,17 +88,20 @@ class PrefixStates:
             if state is not None:
                 done = length
                 break
+        with self._lock:
+            if state is None:
+                self.misses += 1
+            else:
+                self.hits += 1
         if state is None:
-            self.misses += 1
             state = start_prepared(self.model.weights)
-        else:
-            self.hits += 1
         stops = [k for k in checkpoints if k > done] + [n]
         for stop in stops:
             if stop == done:
                 break
             _, state = read(self.model.weights, state, indices[None, done:stop], keep_logits=False)
-            self.steps += stop - done
+            with self._lock:
+                self.steps += stop - done
             done = stop
             self._put(digests[stop], state)
             if on_chunk is not None:
