@@ -49,35 +49,15 @@ class State:
     def rows(self) -> int:
         return int(self.h.shape[0])
 
-    def row(self, index: int) -> State:
-        """Stream `index` alone, as a state of one row."""
-        pick = slice(index, index + 1)
-        return State(
-            self.h[pick].copy(),
-            self.s[pick].copy(),
-            None if self.history is None else self.history[pick].copy(),
-            None if self.z is None else self.z[pick].copy(),
-        )
-
     @property
     def nbytes(self) -> int:
         arrays = (self.h, self.s, self.history, self.z)
         return sum(array.nbytes for array in arrays if array is not None)
 
 
-def stack(states: list[State]) -> State:
-    """States of one row each (all read at least one character, or none) as one state."""
-    history = None if states[0].history is None else np.concatenate([s.history for s in states])
-    z = None if states[0].z is None else np.concatenate([s.z for s in states])
-    return State(np.concatenate([s.h for s in states]), np.concatenate([s.s for s in states]), history, z)
-
-
 def start(params: Params, rows: int = 1) -> State:
     """The zero state of `rows` streams that have read nothing."""
-    W = params["W"]
-    H = W.shape[1]
-    history = np.full((rows, contexts.HISTORY), -1, np.int64) if "E" in params else None
-    return State(np.zeros((rows, H), W.dtype), np.zeros((rows, H), W.dtype), history)
+    return start_prepared(prepare(params), rows)
 
 
 @dataclass(frozen=True)
