@@ -14,7 +14,7 @@ posted text), so it lives beside the model, not in either of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,13 +127,31 @@ def evaluate(
         raise ValueError(f"positions: end {positions.end} is past the text's {len(indices)} characters")
     if model.reads_text:
         return evaluate_stream(model, indices, positions, on_chunk, on_pass)
-    total = Accuracy(0, 0)
     wanted = np.arange(positions.start, positions.end, dtype=np.int64)
-    for group, length in window_groups(wanted, model.context):
-        z = logits_at(model, indices, group, length)
-        total = total + score(z, indices[group])
-        if on_pass is not None:
-            on_pass(group, z)
+    passes = (
+        (group, logits_at(model, indices, group, length))
+        for group, length in window_groups(wanted, model.context)
+    )
+    return tally(passes, indices, on_chunk, on_pass)
+
+
+Pass = tuple[Indices, NDArray[np.float64]]  # the positions of one forward pass and their logits
+
+
+def tally(
+    passes: Iterable[Pass],
+    indices: Indices,
+    on_chunk: Callable[[int], None] | None = None,
+    on_pass: OnPass | None = None,
+) -> Accuracy:
+    """The accuracy of forward passes, each (positions, z) against the positions' characters;
+    `on_pass` sees each pass with positions, `on_chunk(done)` runs after every pass."""
+    total = Accuracy(0, 0)
+    for group, z in passes:
+        if group.size:
+            total = total + score(z, indices[group])
+            if on_pass is not None:
+                on_pass(group, z)
         if on_chunk is not None:
             on_chunk(total.total)
     return total
@@ -171,19 +189,15 @@ def score_reading(
     """The accuracy of a text read from its first character in chunks: read(first, last) reads
     indices[first:last] on from where the previous call stopped and returns z after each of
     them (z[j] predicts position first + j + 1); the positions of `positions` are scored."""
-    total = Accuracy(0, 0)
-    for first in range(0, positions.end - 1, chunk):
-        last = min(first + chunk, positions.end - 1)
-        z = read(first, last)
-        wanted = np.arange(max(first + 1, positions.start), last + 1, dtype=np.int64)
-        if wanted.size:
-            z_wanted = z[wanted - first - 1].astype(np.float64)
-            total = total + score(z_wanted, indices[wanted])
-            if on_pass is not None:
-                on_pass(wanted, z_wanted)
-        if on_chunk is not None:
-            on_chunk(total.total)
-    return total
+
+    def passes() -> Iterator[Pass]:
+        for first in range(0, positions.end - 1, chunk):
+            last = min(first + chunk, positions.end - 1)
+            z = read(first, last)
+            wanted = np.arange(max(first + 1, positions.start), last + 1, dtype=np.int64)
+            yield wanted, z[wanted - first - 1].astype(np.float64)
+
+    return tally(passes(), indices, on_chunk, on_pass)
 
 
 def evaluate_split(
