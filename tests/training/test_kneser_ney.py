@@ -4,7 +4,6 @@ random texts, and its figures on the real test split (when the corpus is present
 
 from __future__ import annotations
 
-import os
 import random
 from fractions import Fraction
 from pathlib import Path
@@ -146,11 +145,8 @@ def test_an_order_out_of_range_is_refused() -> None:
 
 
 @pytest.mark.corpus
-def test_the_real_test_split_figures() -> None:
+def test_the_real_test_split_figures(corpus: Path) -> None:
     """The figures docs/model.md states, each distribution summing to 1 (4 s on an idle machine)."""
-    corpus = os.environ.get("CHAR_RNN_CORPUS")
-    if not corpus or not Path(corpus).is_file():
-        pytest.skip("CHAR_RNN_CORPUS is not set to an existing file")
     indices = encode(read_corpus(corpus)[0])
     test = evaluation_splits(len(indices))["test"]
     model = kneser_ney.fit(indices[: test.start], 10)

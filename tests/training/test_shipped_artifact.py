@@ -4,7 +4,6 @@ CHAR_RNN_CORPUS is not available)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -41,10 +40,7 @@ def test_shipped_artifact_loads_and_follows_the_assignment_recipe() -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus_text() -> str:
-    corpus = os.environ.get("CHAR_RNN_CORPUS")
-    if not corpus or not Path(corpus).is_file():
-        pytest.skip("CHAR_RNN_CORPUS is not set to an existing file")
+def corpus_text(corpus: Path) -> str:
     text, digest = read_corpus(corpus)
     assert digest == load(SHIPPED).manifest["corpus_sha256"]
     return text

@@ -6,7 +6,6 @@ on the real corpus (skipped when CHAR_RNN_CORPUS is not available)."""
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import numpy as np
@@ -60,10 +59,7 @@ def test_the_recipes_weights_fit_the_size_budget_before_any_training() -> None:
 
 @pytest.mark.corpus
 @pytest.mark.slow
-def test_the_default_models_figures_are_recomputed_from_the_weights() -> None:
-    corpus = os.environ.get("CHAR_RNN_CORPUS")
-    if not corpus or not Path(corpus).is_file():
-        pytest.skip("CHAR_RNN_CORPUS is not set to an existing file")
+def test_the_default_models_figures_are_recomputed_from_the_weights(corpus: Path) -> None:
     artifact = load(SHIPPED)
     manifest = artifact.manifest
     text, digest = read_corpus(corpus)
@@ -84,11 +80,8 @@ def test_the_default_models_figures_are_recomputed_from_the_weights() -> None:
 
 @pytest.mark.corpus
 @pytest.mark.slow
-def test_the_default_models_adaptive_figures_are_recomputed_from_the_weights() -> None:
+def test_the_default_models_adaptive_figures_are_recomputed_from_the_weights(corpus: Path) -> None:
     """The adaptive reading (dynamic evaluation) that the manifest records, on the same splits."""
-    corpus = os.environ.get("CHAR_RNN_CORPUS")
-    if not corpus or not Path(corpus).is_file():
-        pytest.skip("CHAR_RNN_CORPUS is not set to an existing file")
     artifact = load(SHIPPED)
     adaptive = artifact.manifest["adaptive"]
     settings = (dynamic.SEGMENT, dynamic.LEARNING_RATE, dynamic.TABLE_RATE)
