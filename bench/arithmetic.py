@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench.serving import HEALTH, PREDICT_NEW, drive, memory_kb, running_server
+from bench.serving import HEALTH, PREDICT_NEW, drive, memory_kb, running_server, verdict
 from model.artifact import load
 from model.numerics import sigmoid
 from service.schemas import MAX_GENERATE
@@ -145,10 +145,6 @@ def measure(seconds: float) -> dict[str, Any]:
             )
             results["peak_rss_mb"] = memory_kb(server.process.pid, "VmHWM") / 1024
     return results
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
 
 
 def report(results: dict[str, Any]) -> list[str]:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from model import contexts, lstm, lstm_lm
+from tests.utils.gradients import central_differences, relative_error
 
 SHAPES = [(steps, batch) for steps in (1, 2, 5, 12) for batch in (1, 3)]
 N_IN, N_HIDDEN, N_OUT = 6, 5, 4
@@ -24,10 +25,6 @@ def perturbed_params(seed: int) -> lstm_lm.Params:
 def batch_of(steps: int, batch: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     return rng.integers(0, N_IN, (batch, steps)), rng.integers(0, N_OUT, (batch, steps))
-
-
-def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(a) + np.linalg.norm(b)), 1e-300))
 
 
 def loss_with_mask(
@@ -50,17 +47,8 @@ def test_gradients_match_central_differences(steps: int, batch: int, dropout: fl
     h_out = cache.h[1:] if mask is None else cache.h[1:] * mask
     _, dz = lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, h_out), targets)
     grads = lstm_lm.backward(params, cache, dz, mask)
-    eps = 1e-6
     for name in lstm_lm.PARAM_NAMES:
-        numeric = np.zeros_like(params[name])
-        for index in np.ndindex(params[name].shape):
-            original = params[name][index]
-            params[name][index] = original + eps
-            plus = loss_with_mask(params, inputs, targets, mask)
-            params[name][index] = original - eps
-            minus = loss_with_mask(params, inputs, targets, mask)
-            params[name][index] = original
-            numeric[index] = (plus - minus) / (2 * eps)
+        numeric = central_differences(lambda: loss_with_mask(params, inputs, targets, mask), params[name])
         assert relative_error(grads[name], numeric) < 1e-6, name
 
 
@@ -199,18 +187,8 @@ def test_context_gradients_match_central_differences(
     cache = lstm_lm.forward(params, inputs, mask)
     _, dz = lstm_lm.loss_and_output_gradient(lstm_lm.logits(params, cache.h[1:], cache.e), targets)
     grads = lstm_lm.backward(params, cache, dz)
-    eps = 1e-6
     for name in lstm_lm.CONTEXT_PARAM_NAMES:
-        numeric = np.zeros_like(params[name])
-        for index in np.ndindex(params[name].shape):
-            original = params[name][index]
-            params[name][index] = original + eps
-            plus = loss_of()
-            params[name][index] = original - eps
-            minus = loss_of()
-            params[name][index] = original
-            numeric[index] = (plus - minus) / (2 * eps)
-        assert relative_error(grads[name], numeric) < 1e-6, name
+        assert relative_error(grads[name], central_differences(loss_of, params[name])) < 1e-6, name
     assert np.count_nonzero(grads["E"].any(axis=1)) <= 2 * 5 * 3  # only the rows looked up
     assert np.count_nonzero(grads["E"]) > 0
 
