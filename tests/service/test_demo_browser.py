@@ -7,6 +7,7 @@ every test ends with a console free of errors, exceptions and failed requests.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -168,6 +169,12 @@ def test_new_typing_aborts_the_accuracy_in_flight(browser: Browser, site: Server
         page.wait_for_function(
             "() => document.querySelector('#accuracy-summary').textContent === 'Measuring…'"
         )
+        # The page shows "Measuring…" before its fetch reaches the route: wait for the route to
+        # hold it, or unroute could come first and let the request through (CI saw this once).
+        deadline = time.monotonic() + 10
+        while not held and time.monotonic() < deadline:
+            page.wait_for_timeout(10)  # lets Playwright dispatch the route event
+        assert len(held) == 1
         page.unroute("**/accuracy")  # the held request is left to the page, which aborts it
         page.type("#accuracy-text", " And more.", delay=15)
         page.wait_for_function(
