@@ -28,6 +28,7 @@ row of E gathers that from every position that looked it up.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,24 @@ def buckets(inputs: Array, history: Array | None = None) -> Array:
     codes = np.cumsum(windows * powers, axis=2, dtype=np.uint64)  # (batch, T, ORDERS): code_1..code_ORDERS
     hashed = (codes[:, :, 1:] * multipliers) >> np.uint64(64 - BUCKET_BITS)
     return np.ascontiguousarray(hashed.transpose(1, 0, 2)).astype(np.int64)  # (T, batch, ORDERS - 1)
+
+
+_POWERS = tuple(_BASE**j for j in range(ORDERS))
+_HASH_MULTIPLIERS = tuple(int(m) for m in _MULTIPLIERS)
+_WORD = (1 << 64) - 1  # uint64 arithmetic wraps modulo 2^64
+
+
+def step_buckets(history: Sequence[int], index: int) -> list[int]:
+    """bucket_k for k = 2..ORDERS at the one position of `index`, read after `history` (at
+    least ORDERS - 1 indices, oldest first, -1 where none): `buckets(np.array([[index]]),
+    np.array([history]))[0, 0]`, on Python integers. Generation feeds one character at a time,
+    and for one position the vectorised version's dozen NumPy calls cost ten times this loop
+    (tests/model/test_contexts.py checks that the two agree)."""
+    code, rows = index + 1, []
+    for j in range(1, ORDERS):
+        code += (history[-j] + 1) * _POWERS[j]
+        rows.append(((code * _HASH_MULTIPLIERS[j + 1]) & _WORD) >> (64 - BUCKET_BITS))
+    return rows
 
 
 @functools.cache

@@ -39,7 +39,14 @@ def log_softmax(z: Array) -> Array:
     return result
 
 
-def sigmoid(a: Array) -> Array:
-    """1 / (1 + exp(-a)), elementwise, written with tanh so that it cannot overflow."""
-    result: Array = 0.5 * np.tanh(0.5 * a) + 0.5
-    return result
+def sigmoid(a: Array, out: Array | None = None) -> Array:
+    """1 / (1 + exp(-a)), elementwise, written with tanh so that it cannot overflow: the
+    operations of 0.5 * tanh(0.5 * a) + 0.5, in one buffer (`out`, which may be `a`)."""
+    if out is None:
+        result: Array = 0.5 * np.tanh(0.5 * a) + 0.5
+        return result
+    np.multiply(a, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out

@@ -110,7 +110,7 @@ def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = Tru
         if e is not None:
             a += e[t] @ weights.QT
         a += h @ weights.WT
-        a[:, : 3 * H] = sigmoid(a[:, : 3 * H])
+        sigmoid(a[:, : 3 * H], out=a[:, : 3 * H])
         np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
         s = a[:, :H] * s + a[:, H : 2 * H] * a[:, 3 * H :]
         h = a[:, 2 * H : 3 * H] * np.tanh(s)
@@ -121,6 +121,32 @@ def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = Tru
             if keep_logits:
                 zs[t] = z
     return zs, replace(state, h=h, s=s, history=history, z=z)
+
+
+def step(weights: Prepared, state: State, index: int) -> State:
+    """`read(weights, state, [[index]], keep_logits=False)[1]` for a state of one stream: one
+    character, the same calls on the same shapes, so the same bits (tests/model/test_stream.py).
+    Generation feeds one character at a time, where `read`'s set-up for a chunk of any length
+    costs more than the step itself."""
+    if state.rows != 1:
+        raise ValueError(f"state: {state.rows} streams, step continues one")
+    H = weights.WT.shape[0]
+    history, e = state.history, None
+    a = weights.input_rows[[index]]  # (1, 4H)
+    if weights.E is not None:
+        assert history is not None  # a model with contexts keeps the characters before
+        e = weights.E[contexts.step_buckets(history[0].tolist(), index)].sum(axis=0)[None]  # (1, D)
+        a += e @ weights.QT
+        history = np.concatenate([history[:, 1:], np.array([[index]], history.dtype)], axis=1)
+    a += state.h @ weights.WT
+    sigmoid(a[:, : 3 * H], out=a[:, : 3 * H])
+    np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
+    s = a[:, :H] * state.s + a[:, H : 2 * H] * a[:, 3 * H :]
+    h = a[:, 2 * H : 3 * H] * np.tanh(s)
+    z = h @ weights.VT + weights.c
+    if e is not None:
+        z += e @ weights.RT
+    return State(h, s, history, z)
 
 
 class Reader:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 import numpy as np
 
 from model.language_model import LanguageModel, softmax
-from model.stream import Prepared, State, read, start_prepared
+from model.stream import Prepared, State, read, start_prepared, step
 
 CHECKPOINT = 256  # characters between two states left in the cache by a long read
 TAIL = 8  # a text also looks up its prefixes up to this many characters shorter (typing)
@@ -126,4 +126,4 @@ class StateReader:
 
     def feed(self, index: int) -> None:
         """Read one more character (an alphabet index)."""
-        _, self.state = read(self.weights, self.state, np.array([[index]]), keep_logits=False)
+        self.state = step(self.weights, self.state, index)

@@ -161,3 +161,33 @@ def test_a_split_is_read_from_the_character_before_its_first_position() -> None:
     split = Positions(400, 500)
     assert evaluate_split(model, book, split) == evaluate(model, book[399:], Positions(1, 101))
     assert evaluate_split(model, book, split).total == 100
+
+
+@pytest.mark.parametrize("with_contexts", [True, False])
+def test_a_step_is_the_read_of_one_character(with_contexts: bool) -> None:
+    """float32, as served: stream.step, one character at a time from a carried state, gives the
+    bits of stream.read on the same characters (what every generation relies on)."""
+    params = model_params(seed=10, n_in=27, hidden=48, dtype=np.float32)
+    if not with_contexts:
+        params = {name: params[name] for name in lstm_lm.PARAM_NAMES}
+    weights = stream.prepare(params)
+    x = np.random.default_rng(11).integers(0, 27, (1, 60))
+    _, state = stream.read(weights, stream.start(params), x[:, :5])  # some history, not yet all
+    stepped = state
+    for t in range(5, 60):
+        _, state = stream.read(weights, state, x[:, t : t + 1], keep_logits=False)
+        stepped = stream.step(weights, stepped, int(x[0, t]))
+        assert state.z is not None and stepped.z is not None
+        assert np.array_equal(stepped.h, state.h) and np.array_equal(stepped.s, state.s)
+        assert np.array_equal(stepped.z, state.z), t
+        if with_contexts:
+            assert stepped.history is not None and state.history is not None
+            assert np.array_equal(stepped.history, state.history)
+        else:
+            assert stepped.history is None
+
+
+def test_a_step_continues_one_stream_only() -> None:
+    params = model_params(seed=12, n_in=27, hidden=8, dtype=np.float32)
+    with pytest.raises(ValueError, match="2 streams"):
+        stream.step(stream.prepare(params), stream.start(params, rows=2), 3)
