@@ -35,6 +35,9 @@ Array = NDArray[Any]
 Params = dict[str, Array]
 
 
+GATHERED = 256  # steps whose input rows `read` looks up in one call (256 x 4H floats per row)
+
+
 @dataclass(frozen=True)
 class State:
     """Where `rows` streams stand: h, s (rows, H); history (rows, HISTORY), -1 before the start,
@@ -106,7 +109,9 @@ def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = Tru
     zs = np.empty((T if keep_logits else 0, rows, weights.VT.shape[1]), weights.WT.dtype)
     z = state.z
     for t in range(T):
-        a = weights.input_rows[inputs[:, t]]  # (rows, 4H)
+        if t % GATHERED == 0:  # U x_t + b for the next GATHERED steps, looked up at once
+            gathered = weights.input_rows[inputs[:, t : t + GATHERED].T]  # (steps, rows, 4H)
+        a = gathered[t % GATHERED]  # (rows, 4H), a buffer of its own
         if e is not None:
             a += e[t] @ weights.QT
         a += h @ weights.WT
@@ -115,11 +120,12 @@ def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = Tru
         s = a[:, :H] * s + a[:, H : 2 * H] * a[:, 3 * H :]
         h = a[:, 2 * H : 3 * H] * np.tanh(s)
         if keep_logits or t == T - 1:  # z of the steps between is never read: not computed
-            z = h @ weights.VT + weights.c
+            z = np.matmul(h, weights.VT, out=zs[t] if keep_logits else None)
+            z += weights.c
             if e is not None:
                 z += e[t] @ weights.RT
-            if keep_logits:
-                zs[t] = z
+    if keep_logits and T:
+        z = zs[-1].copy()  # a state kept in a cache holds its own z, not a view of every step's
     return zs, replace(state, h=h, s=s, history=history, z=z)
 
 
