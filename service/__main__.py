@@ -25,7 +25,7 @@ from model.artifact import ArtifactError  # noqa: E402
 from model.version import add_version_option, program_name  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
-from service.models import ModelRegistry  # noqa: E402
+from service.registry import ModelRegistry  # noqa: E402
 from service.server import (  # noqa: E402
     bind,
     ensure_descriptors,

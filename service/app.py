@@ -14,8 +14,8 @@ from service.auth import API_KEY_REQUIRED
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
 from service.middleware import AccessLog, BodyLimits, HeadAsGet, ShutdownCutoff
-from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
+from service.registry import ModelRegistry, load_registry
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import is_safe, new_request_id
 from service.routes import demo, generate, health, inference_protocol, lstm, meta, metrics, openai, predict

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from service.admission import Admission
 from service.batcher import DynamicBatcher
 from service.metrics import Metrics
-from service.models import ModelRegistry
 from service.readiness import Readiness
+from service.registry import ModelRegistry
 from service.settings import Settings
 
 

@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from service.metrics import Metrics
-from service.models import ModelRegistry
 from service.predictor import Predictor
+from service.registry import ModelRegistry
 
 State = Literal["starting", "ready", "draining"]
 logger = logging.getLogger("service")

@@ -39,8 +39,8 @@ from service.inference_protocol import (
     parse_request,
     response_body,
 )
-from service.models import ModelRegistry, UnknownModel
 from service.predictor import OnChunk, Predictor
+from service.registry import ModelRegistry, UnknownModel
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"])
 probes = APIRouter(prefix="/v2", tags=["open inference protocol"])  # open even with an API key

@@ -11,8 +11,8 @@ from model.accuracy import EVAL_BATCH, evaluate, text_positions
 from model.alphabet import encode, simplify
 from model.artifact import Artifact, ArtifactError
 from model.errors import ArgumentError
-from service.models import ModelRegistry
 from service.predictor import WINDOWS_CHUNK, Predictor
+from service.registry import ModelRegistry
 
 
 def test_a_text_that_lowercases_longer_than_the_limit_is_refused(artifact: Artifact) -> None:

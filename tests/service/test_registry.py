@@ -1,4 +1,4 @@
-"""service/models.py: which directories are served, the default model, and refusals at start."""
+"""service/registry.py: which directories are served, the default model, and refusals at start."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from model.artifact import Artifact, ArtifactError, load
-from service.models import ModelRegistry, UnknownModel, artifact_directories, best, load_registry
 from service.predictor import Predictor
+from service.registry import ModelRegistry, UnknownModel, artifact_directories, best, load_registry
 from service.settings import SettingsError
 from tests.utils.attacks import edit_manifest
 from tests.utils.client import ExplicitSettings
