@@ -1,18 +1,22 @@
 """Every model the service serves, by name, and which one answers a request that names none.
 
 All are loaded and verified at start: one unusable artifact refuses the start, so a request
-never meets a model that fails to load.
+never meets a model that fails to load. `load_registry` also builds what the models share (the
+admission queues' bounds and pool, the metrics they feed) and hands it to each (service.served).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from anyio import CapacityLimiter
+from prometheus_client import Counter
 
 from model.artifact import MANIFEST_FILE, WEIGHTS_FILE, ArtifactError
 from model.names import check_name, clipped
-from service.predictor import Predictor, load_predictor
 from service.schemas import ModelInfo
+from service.served import ServedModel, Shared, load_served, no_observer, not_draining, own_refusals
 from service.settings import Settings, SettingsError
 
 
@@ -26,41 +30,41 @@ class UnknownModel(Exception):
 
 
 class ModelRegistry:
-    """Predictors by name (in name order) and the default one. Never mutated after start."""
+    """The served models by name (in name order) and the default one. Never mutated after start."""
 
-    def __init__(self, predictors: Sequence[Predictor], default: str | None = None) -> None:
-        if not predictors:
-            raise ValueError("predictors: at least one model is needed")
-        for predictor in predictors:
-            check_served_name(predictor)
-        self._predictors = {predictor.name: predictor for predictor in sorted(predictors, key=_name)}
-        if len(self._predictors) != len(predictors):
-            raise ValueError("predictors: two models have the same name")
-        if default is not None and default not in self._predictors:
+    def __init__(self, served: Sequence[ServedModel], default: str | None = None) -> None:
+        if not served:
+            raise ValueError("served: at least one model is needed")
+        for model in served:
+            check_served_name(model)
+        self._served = {model.name: model for model in sorted(served, key=_name)}
+        if len(self._served) != len(served):
+            raise ValueError("served: two models have the same name")
+        if default is not None and default not in self._served:
             raise SettingsError(
                 f"invalid setting DEFAULT_MODEL={default!r}: not one of the models served "
                 f"({', '.join(self.names)})"
             )
-        self.default = self._predictors[default] if default is not None else best(self.predictors)
+        self.default = self._served[default] if default is not None else best(self.served)
         self._infos = {
-            name: predictor.info.model_copy(update={"default": predictor is self.default})
-            for name, predictor in self._predictors.items()
+            name: model.info.model_copy(update={"default": model is self.default})
+            for name, model in self._served.items()
         }
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(self._predictors)
+        return tuple(self._served)
 
     @property
-    def predictors(self) -> tuple[Predictor, ...]:
-        return tuple(self._predictors.values())
+    def served(self) -> tuple[ServedModel, ...]:
+        return tuple(self._served.values())
 
-    def get(self, name: str | None) -> Predictor:
+    def get(self, name: str | None) -> ServedModel:
         """The model called `name`, or the default for None; UnknownModel otherwise."""
         if name is None:
             return self.default
         try:
-            return self._predictors[name]
+            return self._served[name]
         except KeyError:
             raise UnknownModel(name, self.names) from None
 
@@ -72,22 +76,22 @@ class ModelRegistry:
         return list(self._infos.values())
 
 
-def check_served_name(predictor: Predictor) -> None:
+def check_served_name(model: ServedModel) -> None:
     """ArtifactError unless the model's name is safe to write into a log line or a metric label
-    (load() refuses such an artifact too; a Predictor may be built from another source)."""
+    (load() refuses such an artifact too; a ServedModel may be built from another source)."""
     try:
-        check_name(predictor.name)
+        check_name(model.name)
     except ValueError as error:
-        raise ArtifactError(f"{predictor.path / MANIFEST_FILE}: field name: {error}") from None
+        raise ArtifactError(f"{model.path / MANIFEST_FILE}: field name: {error}") from None
 
 
-def _name(predictor: Predictor) -> str:
-    return predictor.name
+def _name(model: ServedModel) -> str:
+    return model.name
 
 
-def best(predictors: Sequence[Predictor]) -> Predictor:
+def best(served: Sequence[ServedModel]) -> ServedModel:
     """The highest recorded test accuracy; the first in name order among equals."""
-    return max(predictors, key=lambda predictor: predictor.recorded.test.accuracy)
+    return max(served, key=lambda model: model.recorded.test.accuracy)
 
 
 def artifact_directories(settings: Settings) -> list[Path]:
@@ -112,16 +116,36 @@ def _skipped(name: str) -> bool:
     return name.startswith(".") or name == "lost+found"
 
 
-def load_registry(settings: Settings) -> ModelRegistry:
-    """Load and verify every artifact the settings name; ArtifactError names the file and the
-    reason, SettingsError a DEFAULT_MODEL that is not served."""
-    predictors: dict[str, Predictor] = {}
-    for directory in artifact_directories(settings):
-        predictor = load_predictor(directory, settings.max_text_chars, settings.predict_cache_size)
-        if predictor.name in predictors:
+def load_registry(
+    settings: Settings,
+    refusals: Counter | None = None,
+    observe_pass: Callable[[int], object] = no_observer,
+    draining: Callable[[], bool] = not_draining,
+) -> ModelRegistry:
+    """Load and verify every artifact the settings name, each served with what they all share:
+    `refusals` counts the admission queues' refusals by model and reason (without it, a count of
+    their own), `observe_pass` sees each dynamic batch's size, and nothing is admitted once
+    `draining()`. ArtifactError names the file and the reason, SettingsError a DEFAULT_MODEL that
+    is not served."""
+    directories = artifact_directories(settings)  # one model each
+    running = settings.max_concurrent_evaluations
+    shared = Shared(
+        running,
+        settings.max_queued_evaluations,
+        settings.queue_timeout_seconds,
+        # One pool for every model's admitted work, as many threads as they admit in all.
+        CapacityLimiter(running * len(directories)),
+        refusals if refusals is not None else own_refusals(),
+        observe_pass,
+        draining,
+    )
+    served: dict[str, ServedModel] = {}
+    for directory in directories:
+        model = load_served(directory, settings.max_text_chars, settings.predict_cache_size, shared)
+        if model.name in served:
             raise ArtifactError(
-                f"{directory / MANIFEST_FILE}: name {predictor.name!r} is already served from "
-                f"{predictors[predictor.name].path}"
+                f"{directory / MANIFEST_FILE}: name {model.name!r} is already served from "
+                f"{served[model.name].path}"
             )
-        predictors[predictor.name] = predictor
-    return ModelRegistry(list(predictors.values()), settings.default_model)
+        served[model.name] = model
+    return ModelRegistry(list(served.values()), settings.default_model)
