@@ -1,4 +1,5 @@
-"""service/registry.py: which directories are served, the default model, and refusals at start."""
+"""service/registry.py: which directories are served, the default model, what the models share, and
+refusals at start."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from model.artifact import Artifact, ArtifactError, load
+from service.admission import Refused
 from service.registry import ModelRegistry, UnknownModel, artifact_directories, best, load_registry
-from service.served import ServedModel
+from service.served import ServedModel, own_refusals
 from service.settings import SettingsError
 from tests.utils.attacks import edit_manifest
 from tests.utils.client import ExplicitSettings
@@ -81,6 +85,23 @@ def test_one_artifact_is_served_alone(small_artifact: Path) -> None:
     settings = ExplicitSettings(CHAR_RNN_ARTIFACT=small_artifact)
     assert artifact_directories(settings) == [small_artifact]
     assert load_registry(settings).names == ("test-rnn-16",)
+
+
+async def not_read() -> dict[str, Any]:
+    raise AssertionError("a draining server refuses before it listens for a disconnect")
+
+
+def test_the_models_share_one_pool_of_admitted_work_and_the_apps_counters(two_models: Path) -> None:
+    refusals = own_refusals()
+    passes: list[int] = []
+    settings = ExplicitSettings(CHAR_RNN_ARTIFACTS=(two_models,), MAX_CONCURRENT_EVALUATIONS=3)
+    lstm, rnn = load_registry(settings, refusals, passes.append, lambda: True).served
+    assert lstm.admission.threads is rnn.admission.threads
+    assert lstm.admission.threads.total_tokens == 3 * 2  # as many threads as they admit in all
+    assert lstm.batcher is not rnn.batcher and lstm.batcher.observe == rnn.batcher.observe == passes.append
+    with pytest.raises(Refused):  # draining
+        anyio.run(rnn.admit, not_read, lambda check: None)
+    assert refusals.labels("test-rnn-16", "draining")._value.get() == 1
 
 
 def test_an_empty_directory_is_refused(tmp_path: Path) -> None:
