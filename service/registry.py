@@ -133,7 +133,8 @@ def load_registry(
         running,
         settings.max_queued_evaluations,
         settings.queue_timeout_seconds,
-        # One pool for every model's admitted work, as many threads as they admit in all.
+        # One pool for every model's admitted work, as many threads as they admit in all, apart
+        # from the default pool that the batchers and the body parser use.
         CapacityLimiter(running * len(directories)),
         refusals if refusals is not None else own_refusals(),
         observe_pass,
