@@ -17,10 +17,10 @@ from fastapi.routing import APIRoute, serialize_response
 
 from model.alphabet import ALPHABET
 from model.artifact import DEFAULT_ARTIFACT, load
-from service.predictor import Predictor
 from service.responses import batch_response, prediction, prediction_response
 from service.routes import predict
 from service.schemas import PredictBatchResponse, PredictNextResponse
+from service.served import ServedModel
 
 TEXTS = 1000
 
@@ -41,12 +41,12 @@ def best_microseconds(function: Callable[[], object], number: int) -> float:
 
 
 def main() -> None:
-    predictor = Predictor(load(DEFAULT_ARTIFACT), 100_000)
+    served = ServedModel(load(DEFAULT_ARTIFACT), 100_000)
     rng = np.random.default_rng(0)
     texts = ["".join(rng.choice(list(ALPHABET), 10)) for _ in range(TEXTS)]
-    windows = predictor.windows(texts)
-    rankings = predictor.top(predictor.probabilities(windows), 5)
-    one = predictor.ranking("harles dar")
+    windows = served.windows(texts)
+    rankings = served.top(served.probabilities(windows), 5)
+    one = served.ranking("harles dar")
     routes = {route.path: route for route in predict.router.routes if isinstance(route, APIRoute)}
 
     def single_model() -> bytes:
@@ -64,7 +64,7 @@ def main() -> None:
         f"batch {TEXTS}, json.dumps": best_microseconds(lambda: batch_response(windows, rankings, 5), 20),
         f"batch {TEXTS}, response model via FastAPI": best_microseconds(batch_model, 20) - loop,
         f"batch {TEXTS}, windows + forward pass + top": best_microseconds(
-            lambda: predictor.top(predictor.probabilities(predictor.windows(texts)), 5), 20
+            lambda: served.top(served.probabilities(served.windows(texts)), 5), 20
         ),
     }
     for name, microseconds in figures.items():

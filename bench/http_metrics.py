@@ -42,7 +42,7 @@ def plain_app() -> FastAPI:
 
 def ours() -> FastAPI:
     app = plain_app()
-    app.add_middleware(RequestMetrics, metrics=Metrics({}))
+    app.add_middleware(RequestMetrics, metrics=Metrics())
     return app
 
 

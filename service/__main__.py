@@ -25,7 +25,7 @@ from model.artifact import ArtifactError  # noqa: E402
 from model.version import add_version_option, program_name  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
-from service.models import ModelRegistry  # noqa: E402
+from service.registry import ModelRegistry  # noqa: E402
 from service.server import (  # noqa: E402
     bind,
     ensure_descriptors,
@@ -113,8 +113,8 @@ def start_fault(error: OSError) -> str:
 
 def log_models(models: ModelRegistry) -> None:
     """One line per model served, the default marked."""
-    for predictor in models.predictors:
-        info = predictor.info
+    for model in models.served:
+        info = model.info
         logging.getLogger("service").info(
             "serving %s (%s %d-%d-%d, context %d)%s from %s",
             info.name,
@@ -123,8 +123,8 @@ def log_models(models: ModelRegistry) -> None:
             info.n_hidden,
             info.n_out,
             info.context,
-            " [default]" if predictor is models.default else "",
-            predictor.path,
+            " [default]" if model is models.default else "",
+            model.path,
         )
 
 

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from model.accuracy import Accuracy, guesses
 from model.alphabet import ALPHABET
-from service.predictor import OnChunk, Predictor
 from service.schemas import AccuracyDetails
+from service.served import OnChunk, ServedModel
 
 
 def accuracy_details(
-    predictor: Predictor, text: str, on_chunk: OnChunk, adapt: bool = False
+    served: ServedModel, text: str, on_chunk: OnChunk, adapt: bool = False
 ) -> tuple[Accuracy, AccuracyDetails]:
-    """Predictor.accuracy's result and the guess at each of its positions, in order.
+    """ServedModel.accuracy's result and the guess at each of its positions, in order.
 
     `on_chunk(done)` runs after each forward pass, and may raise to stop the work.
     """
-    evaluator = predictor.check_adapt(adapt)
-    simplified, indices, positions = predictor.scored(text)
-    accuracy, guessed = guesses(predictor.model, indices, positions, on_chunk, evaluator)
+    evaluator = served.check_adapt(adapt)
+    simplified, indices, positions = served.scored(text)
+    accuracy, guessed = guesses(served.model, indices, positions, on_chunk, evaluator)
     details = AccuracyDetails(
         text=simplified,
         start=guessed.start,

@@ -9,13 +9,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from model.version import package_version
 from service import errors, openapi, tracing
-from service.admission import Admission
 from service.auth import API_KEY_REQUIRED
-from service.batcher import DynamicBatcher
 from service.metrics import Metrics, RequestMetrics
 from service.middleware import AccessLog, BodyLimits, HeadAsGet, ShutdownCutoff
-from service.models import ModelRegistry, load_registry
 from service.readiness import Readiness, lifespan_for
+from service.registry import load_registry
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import is_safe, new_request_id
 from service.routes import demo, generate, health, inference_protocol, lstm, meta, metrics, openai, predict
@@ -31,12 +29,20 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastAPI:
-    """The service on `models`, or on the artifacts the settings name (ArtifactError if one is
-    unusable, SettingsError if DEFAULT_MODEL is not among them)."""
-    models = models if models is not None else load_registry(settings)
+def create_app(settings: Settings) -> FastAPI:
+    """The service on the artifacts the settings name (ArtifactError if one is unusable,
+    SettingsError if DEFAULT_MODEL is not among them)."""
     readiness = Readiness()
-    service_metrics = Metrics({predictor.name: predictor.cache for predictor in models.predictors})
+    service_metrics = Metrics()
+    # Each served model owns its caches, its dynamic batcher and its admission queue; the
+    # queues count their refusals here and close once the server drains.
+    models = load_registry(
+        settings,
+        refusals=service_metrics.refusals,
+        observe_pass=service_metrics.pass_sizes.observe,
+        draining=lambda: readiness.state == "draining",
+    )
+    service_metrics.count_caches({model.name: model.cache for model in models.served})
     app = FastAPI(
         title="char-rnn-service",
         lifespan=lifespan_for(models, readiness, service_metrics),
@@ -55,16 +61,11 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
     )
     app.state.settings = settings
     app.state.models = models
-    app.state.admissions = admissions(settings, models, service_metrics, readiness)
     # Large bodies parsed at once: parsing holds the GIL, so more threads than cores only
     # make the event loop wait longer for it (measured in docs/reliability.md).
     app.state.parse_limiter = CapacityLimiter(PARSE_THREADS)
     app.state.readiness = readiness
     app.state.metrics = service_metrics
-    app.state.batchers = {
-        predictor.name: DynamicBatcher(predictor.computed_rankings, service_metrics.pass_sizes.observe)
-        for predictor in models.predictors
-    }
     app.state.api_key = settings.api_key_bytes
     # Starlette counts each route's streamed body (service.middleware.BodyLimits). The probes,
     # /metrics and the demo page's files stay open; the page's calls send the key.
@@ -105,24 +106,3 @@ def create_app(settings: Settings, models: ModelRegistry | None = None) -> FastA
         CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, generator=new_request_id, validator=is_safe
     )
     return app
-
-
-def admissions(
-    settings: Settings, models: ModelRegistry, metrics: Metrics, readiness: Readiness
-) -> dict[str, Admission]:
-    """Each model's admission queue; together they compute in one pool of their own, as many
-    threads as they admit, apart from the default pool that /predict-next uses."""
-    running = settings.max_concurrent_evaluations
-    threads = CapacityLimiter(running * len(models.names))
-    return {
-        name: Admission(
-            name,
-            running,
-            settings.max_queued_evaluations,
-            settings.queue_timeout_seconds,
-            threads,
-            metrics.refusals,
-            lambda: readiness.state == "draining",
-        )
-        for name in models.names
-    }

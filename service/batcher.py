@@ -4,8 +4,9 @@ A request that misses the ranking cache hands its window to the batcher and awai
 While fewer than `max_in_flight` passes run, the windows waiting are sent at once to a worker
 thread as one pass (up to `max_windows`); otherwise they wait for a pass to finish, so the
 batch grows with the load and a lone request waits for nothing. Answers stay exact because
-Predictor.probabilities is batch-invariant (model.batching): a window's ranking is the same
-bits whichever requests share its pass.
+ServedModel.probabilities is batch-invariant (model.batching): a window's ranking is the same
+bits whichever requests share its pass. Each served model owns one batcher (service.served), so
+a pass never mixes two models' windows.
 
 All state belongs to the event loop that calls `rank`; no locks are needed.
 """
@@ -14,20 +15,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from anyio import to_thread
 
-from service.predictor import Ranking
-
-RankMany = Callable[[Sequence[str]], list[Ranking]]
+Answer = TypeVar("Answer")  # what a pass gives each window (service.served: its Ranking)
 
 
-class DynamicBatcher:
+class DynamicBatcher(Generic[Answer]):
     """Gathers windows from concurrent callers into passes of `rank_many` in worker threads."""
 
     def __init__(
         self,
-        rank_many: RankMany,
+        rank_many: Callable[[Sequence[str]], list[Answer]],
         observe: Callable[[int], object] = lambda size: None,
         max_windows: int = 64,
         max_in_flight: int = 2,
@@ -36,14 +36,14 @@ class DynamicBatcher:
         self.observe = observe  # called with each pass's size
         self.max_windows = max_windows
         self.max_in_flight = max_in_flight
-        self._waiting: list[tuple[str, asyncio.Future[Ranking]]] = []
+        self._waiting: list[tuple[str, asyncio.Future[Answer]]] = []
         self._in_flight: set[asyncio.Task[None]] = set()
         self._scheduled = False
 
-    async def rank(self, window: str) -> Ranking:
+    async def rank(self, window: str) -> Answer:
         """The window's ranking, computed in a pass shared with whoever else is waiting."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Ranking] = loop.create_future()
+        future: asyncio.Future[Answer] = loop.create_future()
         self._waiting.append((window, future))
         if not self._scheduled:
             # Dispatch on the next turn of the loop, so requests parsed in this one join it.
@@ -63,7 +63,7 @@ class DynamicBatcher:
         self._in_flight.discard(task)
         self._dispatch()
 
-    async def _run(self, batch: list[tuple[str, asyncio.Future[Ranking]]]) -> None:
+    async def _run(self, batch: list[tuple[str, asyncio.Future[Answer]]]) -> None:
         self.observe(len(batch))
         try:
             rankings = await to_thread.run_sync(self.rank_many, [window for window, _ in batch])

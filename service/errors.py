@@ -24,7 +24,7 @@ from model.errors import ArgumentError
 from service.admission import Refused
 from service.cancellation import Cancelled
 from service.middleware import BODY_LIMIT_STATUS, body_limit_message, error_content
-from service.models import UnknownModel
+from service.registry import UnknownModel
 from service.request_id import HEADER as REQUEST_ID_HEADER
 from service.request_id import request_id_of
 

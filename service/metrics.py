@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.connections import REFUSALS
 from service.errors import HTTP_METHODS
 from service.middleware import watch_response
-from service.predictor import RankingCache
+from service.served import RankingCache
 
 KNOWN_METHODS = frozenset(HTTP_METHODS)
 UNMATCHED = "unmatched"  # the route label of a path no route serves: raw paths would be unbounded
@@ -76,7 +76,7 @@ class ConnectionCollector(Collector):
 class Metrics:
     """The registry and every metric the service updates."""
 
-    def __init__(self, caches: Mapping[str, RankingCache]) -> None:
+    def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests",
@@ -123,8 +123,14 @@ class Metrics:
             ["model"],
             registry=self.registry,
         )
-        self.registry.register(CacheCollector(caches))
+        self._caches: dict[str, RankingCache] = {}
+        self.registry.register(CacheCollector(self._caches))
         self.registry.register(ConnectionCollector())
+
+    def count_caches(self, caches: Mapping[str, RankingCache]) -> None:
+        """Report each model's predict cache by name from now on (the models are served after the
+        metrics exist: their admission queues and batchers feed them)."""
+        self._caches.update(caches)
 
 
 def route_label(scope: Scope) -> str:

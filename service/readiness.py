@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from service.metrics import Metrics
-from service.models import ModelRegistry
-from service.predictor import Predictor
+from service.registry import ModelRegistry
+from service.served import ServedModel
 
 State = Literal["starting", "ready", "draining"]
 logger = logging.getLogger("service")
@@ -49,11 +49,11 @@ class Readiness:
             self._state = "draining"
 
 
-def warm_up(predictor: Predictor) -> None:
+def warm_up(model: ServedModel) -> None:
     """One forward pass through every code path a first request would take, outside the cache."""
-    window = "a" * (predictor.context or 16)  # a model that reads whole texts: 16 characters
-    predictor.probabilities([window, window[: max(1, len(window) - 1)]])
-    predictor.generate(window, 1, 1.0, seed=0)
+    window = "a" * (model.context or 16)  # a model that reads whole texts: 16 characters
+    model.probabilities([window, window[: max(1, len(window) - 1)]])
+    model.generate(window, 1, 1.0, seed=0)
 
 
 def lifespan_for(
@@ -64,9 +64,9 @@ def lifespan_for(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         readiness.mark_starting()
-        for predictor in models.predictors:
-            await run_in_threadpool(warm_up, predictor)
-            metrics.model_loaded.labels(predictor.name).set(1)
+        for model in models.served:
+            await run_in_threadpool(warm_up, model)
+            metrics.model_loaded.labels(model.name).set(1)
         readiness.mark_ready()
         logger.info("models %s warmed up; ready", ", ".join(models.names))
         try:

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Response
 
-from service.predictor import Ranking
+from service.served import Ranking
 
 
 def prediction(window: str, ranking: Ranking, k: int) -> dict[str, Any]:

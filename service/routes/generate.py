@@ -11,17 +11,14 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Counter
 
 from service.body import ThreadedBodyRoute
-from service.deps import AdmissionsDep, MetricsDep, ModelsDep
+from service.deps import MetricsDep, ModelsDep
 from service.generation import Event, Finish, Generated, GenerationRequest, Piece, Sampling, generate
-from service.predictor import Predictor
 from service.schemas import GenerateRequest, GenerateResponse, MessageResponse, ValidationErrorResponse
-from service.streaming import ThreadEventStream, sse, sse_response_docs
-
-INLINE_TEXT_CHARS = 1000  # longer texts are windowed in the thread pool
+from service.served import ServedModel
+from service.streaming import sse, sse_response_docs
 
 router = APIRouter(
     tags=["prediction"],
@@ -55,27 +52,17 @@ async def generate_text(
     body: Annotated[GenerateRequest, Body(openapi_examples=GENERATE_EXAMPLES)],
     request: Request,
     models: ModelsDep,
-    admissions: AdmissionsDep,
     metrics: MetricsDep,
 ) -> Response:
     """Continue a text by at most n characters, greedily (temperature 0) or by sampling."""
-    predictor = models.get(body.model)
-    window = await window_of(predictor, body.text)  # refuses a text without a letter before any work
-    predictor.check_adapt(body.adapt)
-    job = GenerationJob(predictor, body.text, generation_request(body), metrics.generated_chars, body.adapt)
-    admission = admissions[predictor.name]
+    served = models.get(body.model)
+    window = await served.window_of(body.text)  # refuses a text without a letter before any work
+    served.check_adapt(body.adapt)
+    job = GenerationJob(served, body.text, generation_request(body), metrics.generated_chars, body.adapt)
     if body.stream:
-        ticket = await admission.enter(request.receive)
-        return ThreadEventStream(partial(_stream, job, window), ticket, admission.threads)
-    answer = await admission.run(request.receive, _whole, job, window)
+        return await served.stream(request.receive, partial(_stream, job, window))
+    answer = await served.admit(request.receive, _whole, job, window)
     return Response(answer.model_dump_json(exclude_none=True), media_type="application/json")
-
-
-async def window_of(predictor: Predictor, text: str) -> str:
-    """predictor.window(text): a short text on the event loop, a long one in the thread pool."""
-    if len(text) <= INLINE_TEXT_CHARS:
-        return predictor.window(text)
-    return await run_in_threadpool(predictor.window, text)
 
 
 def generation_request(body: GenerateRequest) -> GenerationRequest:
@@ -87,7 +74,7 @@ def generation_request(body: GenerateRequest) -> GenerationRequest:
 class GenerationJob:
     """One request's generation on one model, as every generation route runs it."""
 
-    predictor: Predictor
+    served: ServedModel
     text: str
     request: GenerationRequest
     generated_chars: Counter  # by model: every character computed, stop sequences included
@@ -99,8 +86,8 @@ class GenerationJob:
 
     def events(self, check: Callable[[int], None]) -> Iterator[Event]:
         """`generate` on the model's reader of the text, counting each character computed."""
-        counter = self.generated_chars.labels(self.predictor.name)
-        for event in generate(self.predictor.reader(self.text, self.adapt), self.request, check):
+        counter = self.generated_chars.labels(self.served.name)
+        for event in generate(self.served.reader(self.text, self.adapt), self.request, check):
             counter.inc(len(event.chars) if isinstance(event, Piece) else event.steps - event.produced)
             yield event
 

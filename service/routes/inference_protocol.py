@@ -3,7 +3,7 @@
 Errors here take the protocol's shape, {"error": "..."}, not the rest of the API's
 {"detail": ...}: the protocol's clients read that field (service.errors gives the framework's
 own 404, 405, 413 and 408 under /v2 the same shape). Every model route looks its model up by
-name through `predictor_for`, the one place that knows which models are served; each is also
+name through `model_named`, the one place that knows which models are served; each is also
 served under /versions/1, the one version the metadata advertises.
 
 An infer body is JSON, or a JSON header and binary tensors. tritonclient sends it without a
@@ -24,7 +24,6 @@ from pydantic import BaseModel
 from model.errors import ArgumentError
 from model.names import clipped
 from model.version import package_version
-from service.admission import Admission
 from service.body import INLINE_BODY_BYTES
 from service.deps import ReadinessDep, SettingsDep
 from service.inference_protocol import (
@@ -39,8 +38,8 @@ from service.inference_protocol import (
     parse_request,
     response_body,
 )
-from service.models import ModelRegistry, UnknownModel
-from service.predictor import OnChunk, Predictor
+from service.registry import ModelRegistry, UnknownModel
+from service.served import OnChunk, ServedModel
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"])
 probes = APIRouter(prefix="/v2", tags=["open inference protocol"])  # open even with an API key
@@ -50,8 +49,8 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 NOT_READY: dict[int | str, dict[str, Any]] = {503: {"description": "Warming up, or draining after SIGTERM"}}
 
 
-def predictor_for(request: Request, name: str) -> Predictor | None:
-    """The predictor serving the model called `name` (any model GET /models lists), or None."""
+def model_named(request: Request, name: str) -> ServedModel | None:
+    """The served model called `name` (any model GET /models lists), or None."""
     models: ModelRegistry = request.app.state.models
     try:
         return models.get(name)
@@ -83,16 +82,16 @@ def unknown_model(name: str) -> JSONResponse:
     return protocol_error(404, f"model {clipped(name)} is not served here")
 
 
-def served(request: Request, name: str, version: str | None) -> Predictor | JSONResponse:
-    """The model's predictor, or the protocol's 404 for an unknown model or version."""
-    predictor = predictor_for(request, name)
-    if predictor is None:
+def model_version(request: Request, name: str, version: str | None) -> ServedModel | JSONResponse:
+    """The served model, or the protocol's 404 for an unknown model or version."""
+    served = model_named(request, name)
+    if served is None:
         return unknown_model(name)
     if version is not None and version != VERSION:
         return protocol_error(
             404, f"model {clipped(name)} has no version {clipped(version)} (versions: {VERSION})"
         )
-    return predictor
+    return served
 
 
 UNSUPPORTED_MEDIA = (
@@ -144,8 +143,8 @@ async def model_version_metadata(name: str, version: str, request: Request) -> R
 
 
 def _metadata(request: Request, name: str, version: str | None) -> Response:
-    predictor = served(request, name, version)
-    return predictor if isinstance(predictor, Response) else JSONResponse(metadata(name).model_dump())
+    served = model_version(request, name, version)
+    return served if isinstance(served, Response) else JSONResponse(metadata(name).model_dump())
 
 
 @router.get("/models/{name}/ready", responses={**NOT_FOUND, **NOT_READY})
@@ -161,9 +160,9 @@ async def model_version_ready(name: str, version: str, request: Request, readine
 
 
 def _ready(request: Request, name: str, version: str | None, ready: bool) -> Response:
-    predictor = served(request, name, version)
-    if isinstance(predictor, Response):
-        return predictor
+    served = model_version(request, name, version)
+    if isinstance(served, Response):
+        return served
     return JSONResponse({"name": name, "ready": ready}, status_code=200 if ready else 503)
 
 
@@ -197,9 +196,9 @@ async def infer_version(name: str, version: str, request: Request, settings: Set
 
 
 async def _answer(request: Request, name: str, version: str | None, max_batch: int) -> Response:
-    predictor = served(request, name, version)
-    if isinstance(predictor, Response):
-        return predictor
+    served = model_version(request, name, version)
+    if isinstance(served, Response):
+        return served
     header_length = request.headers.get(HEADER_LENGTH)
     if not acceptable_content_type(request.headers.get("content-type"), header_length is not None):
         return protocol_error(415, UNSUPPORTED_MEDIA)
@@ -214,14 +213,13 @@ async def _answer(request: Request, name: str, version: str | None, max_batch: i
         del body
         # In the model's admission queue, as every expensive route: a bounded share of the
         # workers, and the work stops between chunks when the client goes away.
-        admission: Admission = request.app.state.admissions[predictor.name]
-        return await admission.run(request.receive, _infer, predictor, max_batch, name, inference, texts)
+        return await served.admit(request.receive, _infer, served, max_batch, name, inference, texts)
     except ProtocolError as error:
         return protocol_error(400, str(error))
 
 
 def _infer(
-    predictor: Predictor,
+    served: ServedModel,
     max_batch: int,
     name: str,
     inference: InferenceRequest,
@@ -231,8 +229,8 @@ def _infer(
     if len(texts) > max_batch:
         raise ProtocolError(f"input 'text': at most {max_batch} texts (MAX_BATCH), got {len(texts)}")
     try:
-        windows = predictor.windows(texts, on_chunk)
+        windows = served.windows(texts, on_chunk)
     except ArgumentError as error:
         raise ProtocolError(f"input 'text', element {error.path[-1]}: {error.message}") from None
-    probabilities = predictor.probabilities(windows, on_chunk)
+    probabilities = served.probabilities(windows, on_chunk)
     return Response(response_body(name, inference.id, probabilities), media_type="application/json")

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Body, Request, Response
 from model.alphabet import simplify
 from model.errors import ArgumentError
 from service.body import ThreadedBodyRoute
-from service.deps import AdmissionsDep, MetricsDep, ModelsDep
+from service.deps import MetricsDep, ModelsDep
 from service.generation import Finish, Generated, GenerationRequest, Piece, Sampling
 from service.openai_schemas import (
     Completion,
@@ -31,8 +31,8 @@ from service.openai_schemas import (
     Usage,
 )
 from service.request_id import request_id_of
-from service.routes.generate import GenerationJob, window_of
-from service.streaming import ThreadEventStream, sse, sse_response_docs
+from service.routes.generate import GenerationJob
+from service.streaming import sse, sse_response_docs
 
 router = APIRouter(
     prefix="/v1",
@@ -75,7 +75,6 @@ async def create_completion(
     body: Annotated[CompletionRequest, Body(openapi_examples=COMPLETION_EXAMPLES)],
     request: Request,
     models: ModelsDep,
-    admissions: AdmissionsDep,
     metrics: MetricsDep,
 ) -> Response:
     """Continue a prompt by at most max_tokens characters (a token is one character)."""
@@ -83,14 +82,14 @@ async def create_completion(
         raise ArgumentError(
             ("echo",), "echo with logprobs is not supported: the prompt's logprobs are not computed"
         )
-    predictor = models.get(body.model)
+    served = models.get(body.model)
     try:
-        await window_of(predictor, body.prompt)  # refuses a prompt without a letter before any work
+        await served.window_of(body.prompt)  # refuses a prompt without a letter before any work
     except ArgumentError as error:
         raise ArgumentError(("prompt", *error.path[1:]), error.message, error.kind) from None
     sampling = Sampling(body.temperature, None, body.top_p, body.seed)
     job = GenerationJob(
-        predictor,
+        served,
         body.prompt,
         GenerationRequest(body.max_tokens, sampling, body.stops, body.logprobs),
         metrics.generated_chars,
@@ -98,14 +97,12 @@ async def create_completion(
     head = Completion(
         id=f"cmpl-{request_id_of(request.scope) or '-'}",
         created=int(time.time()),
-        model=predictor.name,
+        model=served.name,
         choices=[],
     )
-    admission = admissions[predictor.name]
     if body.stream:
-        ticket = await admission.enter(request.receive)
-        return ThreadEventStream(partial(_chunks, job, body, head), ticket, admission.threads)
-    completion = await admission.run(request.receive, _whole, job, body, head)
+        return await served.stream(request.receive, partial(_chunks, job, body, head))
+    completion = await served.admit(request.receive, _whole, job, body, head)
     return Response(completion.model_dump_json(), media_type="application/json")
 
 

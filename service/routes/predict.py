@@ -9,12 +9,10 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from service.accuracy_details import accuracy_details
 from service.body import ThreadedBodyRoute
-from service.deps import AdmissionsDep, BatchersDep, MetricsDep, ModelsDep
-from service.predictor import OnChunk, Predictor
+from service.deps import MetricsDep, ModelsDep
 from service.responses import batch_response, prediction_response
 from service.schemas import (
     AccuracyRequest,
@@ -26,6 +24,7 @@ from service.schemas import (
     PredictNextResponse,
     ValidationErrorResponse,
 )
+from service.served import OnChunk, ServedModel
 
 router = APIRouter(
     tags=["prediction"],
@@ -40,8 +39,6 @@ router = APIRouter(
     },
     route_class=ThreadedBodyRoute,
 )
-
-INLINE_TEXT_CHARS = 1000  # longer texts are windowed in the thread pool
 
 PREDICT_EXAMPLES: dict[str, Any] = {
     "darwin": {"summary": "The assignment's prompt", "value": {"text": "harles dar", "top_k": 5}},
@@ -69,25 +66,12 @@ async def predict_next(
     body: Annotated[PredictNextRequest, Body(openapi_examples=PREDICT_EXAMPLES)],
     request: Request,
     models: ModelsDep,
-    batchers: BatchersDep,
-    admissions: AdmissionsDep,
 ) -> Response:
     """The most probable next characters after the last `context` simplified characters of a text."""
-    predictor = models.get(body.model)
-    if body.adapt:  # the weights adapt to this text alone: no cache, no shared pass
-        window = await run_in_threadpool(predictor.window, body.text)
-        ranking = await admissions[predictor.name].run(request.receive, predictor.adaptive_ranking, window)
-        return prediction_response(window, ranking, body.top_k)
-    # The one async handler, for throughput: a short text is windowed on the event loop (a
-    # bounded amount of string work), a window seen before is answered from the cache, and
-    # the others share forward passes with concurrent requests to the same model in its
-    # dynamic batcher.
-    if len(body.text) <= INLINE_TEXT_CHARS:
-        window = predictor.window(body.text)
-    else:
-        window = await run_in_threadpool(predictor.window, body.text)
-    cached = predictor.cache.get(window)
-    ranking = cached if cached is not None else await batchers[predictor.name].rank(window)
+    # For throughput, the model answers a window seen before from its cache and the others in
+    # forward passes shared with concurrent requests (ServedModel.predict_next).
+    served = models.get(body.model)
+    window, ranking = await served.predict_next(body.text, request.receive, body.adapt)
     return prediction_response(window, ranking, body.top_k)
 
 
@@ -96,23 +80,22 @@ async def predict_next_batch(
     body: Annotated[PredictBatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
     request: Request,
     models: ModelsDep,
-    admissions: AdmissionsDep,
     metrics: MetricsDep,
 ) -> Response:
     """/predict-next for up to MAX_BATCH texts at once, in shared forward passes."""
     # MAX_BATCH is checked before the items are validated (service.body).
-    predictor = models.get(body.model)
-    response = await admissions[predictor.name].run(request.receive, _batch, predictor, body)
-    metrics.batch_sizes.labels(predictor.name).observe(len(body.texts))
+    served = models.get(body.model)
+    response = await served.admit(request.receive, _batch, served, body)
+    metrics.batch_sizes.labels(served.name).observe(len(body.texts))
     return response
 
 
-def _batch(predictor: Predictor, body: PredictBatchRequest, on_chunk: OnChunk) -> Response:
+def _batch(served: ServedModel, body: PredictBatchRequest, on_chunk: OnChunk) -> Response:
     # The answer's JSON is written here too: for 1000 texts it is milliseconds of the loop's time.
-    windows = predictor.windows(body.texts, on_chunk)
+    windows = served.windows(body.texts, on_chunk)
     on_chunk(len(windows))
-    probabilities = predictor.probabilities(windows, on_chunk)
-    return batch_response(windows, predictor.top(probabilities, body.top_k), body.top_k)
+    probabilities = served.probabilities(windows, on_chunk)
+    return batch_response(windows, served.top(probabilities, body.top_k), body.top_k)
 
 
 @router.post("/accuracy", response_model_exclude_none=True)
@@ -120,23 +103,19 @@ async def measure_accuracy(
     body: Annotated[AccuracyRequest, Body(openapi_examples=ACCURACY_EXAMPLES)],
     request: Request,
     models: ModelsDep,
-    admissions: AdmissionsDep,
 ) -> AccuracyResponse:
     """Share of the text's characters the model ranks first, each from the text before it;
     with details, the guess at each of those positions."""
-    predictor = models.get(body.model)
+    served = models.get(body.model)
     # A long text costs seconds: it waits its turn in the model's admission queue
     # (service.admission), and a client that disconnects stops it at the next chunk.
-    predictor.check_adapt(body.adapt)
-    admission = admissions[predictor.name]
+    served.check_adapt(body.adapt)
     if body.details:
-        result, details = await admission.run(
-            request.receive, partial(accuracy_details, predictor, body.text, adapt=body.adapt)
+        result, details = await served.admit(
+            request.receive, partial(accuracy_details, served, body.text, adapt=body.adapt)
         )
     else:
-        result = await admission.run(
-            request.receive, partial(predictor.accuracy, body.text, adapt=body.adapt)
-        )
+        result = await served.admit(request.receive, partial(served.accuracy, body.text, adapt=body.adapt))
         details = None
     return AccuracyResponse(
         accuracy=result.accuracy,

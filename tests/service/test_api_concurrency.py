@@ -62,8 +62,8 @@ def test_accuracy_evaluations_run_at_most_the_configured_number_at_once(
     make_client: Callable[..., ASGIClient], limit: int
 ) -> None:
     client = make_client(MAX_CONCURRENT_EVALUATIONS=limit)
-    predictor = client.app.state.models.default
-    measure = predictor.accuracy
+    served = client.app.state.models.default
+    measure = served.accuracy
     active, most = 0, 0
     lock = threading.Lock()
 
@@ -79,7 +79,7 @@ def test_accuracy_evaluations_run_at_most_the_configured_number_at_once(
             with lock:
                 active -= 1
 
-    predictor.accuracy = watched  # this client's own predictor instance
+    served.accuracy = watched  # this client's own ServedModel instance
     body = {"text": SAMPLE_TEXT[:300]}
     with ThreadPoolExecutor(max_workers=8) as pool:
         responses = list(pool.map(lambda _: client.post("/accuracy", json=body), range(8), timeout=60))

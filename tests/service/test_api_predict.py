@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from model.alphabet import ALPHABET, encode, simplify
 from model.artifact import Artifact
 from model.errors import ArgumentError
-from service.predictor import Predictor
 from service.schemas import PredictBatchResponse, PredictNextResponse
+from service.served import ServedModel
 from tests.utils.artifacts import SAMPLE_TEXT
 from tests.utils.client import ASGIClient
 from tests.utils.errors import error, error_body
@@ -85,13 +85,13 @@ def test_repeated_and_uncached_answers_agree(
     st.text(alphabet=st.characters(codec="utf-8"), max_size=120) | st.text(alphabet="ab !.,\n", max_size=200)
 )
 def test_window_equals_simplify_then_last_characters(artifact: Artifact, text: str) -> None:
-    predictor = Predictor(artifact, max_text_chars=100_000)
+    served = ServedModel(artifact, max_text_chars=100_000)
     simplified = simplify(text)
     if simplified.strip():
-        assert predictor.window(text) == simplified[-10:]
+        assert served.window(text) == simplified[-10:]
     else:
         with pytest.raises(ArgumentError):
-            predictor.window(text)
+            served.window(text)
 
 
 BAD_PREDICT_BODIES = [

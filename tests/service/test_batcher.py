@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from service.batcher import DynamicBatcher
-from service.predictor import Ranking
+from service.served import Ranking
 
 
 def echo(windows: Sequence[str]) -> list[Ranking]:

@@ -20,7 +20,7 @@ from service.generation import (
     choose,
     generate,
 )
-from service.predictor import Predictor
+from service.served import ServedModel
 
 
 class ScriptedReader:
@@ -136,17 +136,17 @@ def test_check_runs_before_every_step_and_may_stop_the_work() -> None:
 
 
 def test_the_window_reader_answers_what_predict_next_would(artifact: Artifact) -> None:
-    predictor = Predictor(artifact, 1000)
-    reader = predictor.reader("The Origin of Species")
-    assert np.array_equal(reader.probabilities(), predictor.probabilities(["origin of species"[-10:]])[0])
+    served = ServedModel(artifact, 1000)
+    reader = served.reader("The Origin of Species")
+    assert np.array_equal(reader.probabilities(), served.probabilities(["origin of species"[-10:]])[0])
     reader.feed(ALPHABET.index("x"))
     assert isinstance(reader, WindowReader) and reader.window == "f speciesx"
-    assert np.array_equal(reader.probabilities(), predictor.probabilities([reader.window])[0])
+    assert np.array_equal(reader.probabilities(), served.probabilities([reader.window])[0])
 
 
 def test_greedy_and_seeded_generation_match_the_models_own(artifact: Artifact) -> None:
-    predictor = Predictor(artifact, 1000)
+    served = ServedModel(artifact, 1000)
     for sampling in (Sampling(), Sampling(0.8, seed=7)):
-        events = list(generate(predictor.reader("natural selection"), GenerationRequest(60, sampling)))
+        events = list(generate(served.reader("natural selection"), GenerationRequest(60, sampling)))
         produced = artifact.model.generate(encode(" selection"), 60, sampling.temperature, sampling.seed)
         assert text_of(events) == "".join(ALPHABET[i] for i in produced)

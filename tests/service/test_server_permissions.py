@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from service.models import artifact_directories
+from service.registry import artifact_directories
 from tests.utils.client import ExplicitSettings
 from tests.utils.server import free_port, service_env
 

@@ -13,7 +13,7 @@ import pytest
 from model.alphabet import ALPHABET
 from service import states
 from service.app import create_app
-from service.predictor import Predictor, load_predictor
+from service.served import ServedModel, load_served
 from tests.utils.artifacts import SAMPLE_TEXT, build_stream_artifact
 from tests.utils.client import ASGIClient, ExplicitSettings
 
@@ -26,14 +26,14 @@ def stream_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def make_predictor(stream_artifact: Path) -> Callable[[int], Predictor]:
-    return lambda cache_size: load_predictor(stream_artifact, 100_000, cache_size)
+def make_served(stream_artifact: Path) -> Callable[[int], ServedModel]:
+    return lambda cache_size: load_served(stream_artifact, 100_000, cache_size)
 
 
 def test_a_cached_prefix_continued_is_the_text_read_from_its_start(
-    make_predictor: Callable[[int], Predictor],
+    make_served: Callable[[int], ServedModel],
 ) -> None:
-    fresh, cached = make_predictor(0), make_predictor(4096)
+    fresh, cached = make_served(0), make_served(4096)
     for length in (1, 2, 300, 301, 513, 700):
         cached.probabilities([TEXT[: length - 1]]) if length > 1 else None
         assert np.array_equal(cached.probabilities([TEXT[:length]]), fresh.probabilities([TEXT[:length]])), (
@@ -42,54 +42,51 @@ def test_a_cached_prefix_continued_is_the_text_read_from_its_start(
     assert cached.states is not None and cached.states.hits >= 4
 
 
-def test_a_typed_character_costs_one_step(make_predictor: Callable[[int], Predictor]) -> None:
-    predictor = make_predictor(4096)
-    assert predictor.states is not None
-    predictor.probabilities([TEXT[:600]])
-    assert predictor.states.steps == 600
+def test_a_typed_character_costs_one_step(make_served: Callable[[int], ServedModel]) -> None:
+    served = make_served(4096)
+    assert served.states is not None
+    served.probabilities([TEXT[:600]])
+    assert served.states.steps == 600
     for extra in range(1, 6):
-        predictor.probabilities([TEXT[: 600 + extra]])
-        assert predictor.states.steps == 600 + extra
+        served.probabilities([TEXT[: 600 + extra]])
+        assert served.states.steps == 600 + extra
 
 
 def test_a_long_text_starts_from_the_last_checkpoint_it_shares(
-    make_predictor: Callable[[int], Predictor],
+    make_served: Callable[[int], ServedModel],
 ) -> None:
-    predictor = make_predictor(4096)
-    assert predictor.states is not None
-    predictor.probabilities([TEXT[:600]])  # leaves states at 256 and 512
-    predictor.probabilities([TEXT[:530] + "zzzz"])
-    assert predictor.states.steps == 600 + (534 - 512)
+    served = make_served(4096)
+    assert served.states is not None
+    served.probabilities([TEXT[:600]])  # leaves states at 256 and 512
+    served.probabilities([TEXT[:530] + "zzzz"])
+    assert served.states.steps == 600 + (534 - 512)
 
 
-def test_the_cache_holds_at_most_its_size(make_predictor: Callable[[int], Predictor]) -> None:
-    predictor = make_predictor(3)
-    assert predictor.states is not None
+def test_the_cache_holds_at_most_its_size(make_served: Callable[[int], ServedModel]) -> None:
+    served = make_served(3)
+    assert served.states is not None
     for length in range(10, 20):
-        predictor.probabilities([TEXT[:length]])
-    assert len(predictor.states) == 3
-    assert (
-        predictor.states.size * predictor.states._entries[next(iter(predictor.states._entries))].nbytes
-        < 10_000
-    )
+        served.probabilities([TEXT[:length]])
+    assert len(served.states) == 3
+    assert served.states.size * served.states._entries[next(iter(served.states._entries))].nbytes < 10_000
 
 
-def test_a_batch_answers_each_text_as_alone(make_predictor: Callable[[int], Predictor]) -> None:
+def test_a_batch_answers_each_text_as_alone(make_served: Callable[[int], ServedModel]) -> None:
     texts = [TEXT[:n] for n in (5, 70, 300, 12)] + ["zebra quagga", TEXT[100:400]]
-    together = make_predictor(4096).probabilities(texts)
+    together = make_served(4096).probabilities(texts)
     for row, text in enumerate(texts):
-        assert np.array_equal(together[row], make_predictor(0).probabilities([text])[0]), text
+        assert np.array_equal(together[row], make_served(0).probabilities([text])[0]), text
 
 
 def test_the_accuracy_of_a_text_counts_what_predict_next_answers_for_each_prefix(
-    make_predictor: Callable[[int], Predictor],
+    make_served: Callable[[int], ServedModel],
 ) -> None:
-    predictor = make_predictor(4096)
+    served = make_served(4096)
     text = TEXT[:250]
-    measured = predictor.accuracy(text)
+    measured = served.accuracy(text)
     hits, bits = 0, 0.0
     for p in range(1, len(text)):
-        probabilities = predictor.probabilities([text[:p]])[0]
+        probabilities = served.probabilities([text[:p]])[0]
         hits += ALPHABET[int(np.argmax(probabilities))] == text[p]
         bits -= float(np.log2(probabilities[ALPHABET.index(text[p])]))
     assert (measured.correct, measured.total) == (hits, len(text) - 1)

@@ -1,4 +1,5 @@
-"""service/models.py: which directories are served, the default model, and refusals at start."""
+"""service/registry.py: which directories are served, the default model, what the models share, and
+refusals at start."""
 
 from __future__ import annotations
 
@@ -6,27 +7,30 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from model.artifact import Artifact, ArtifactError, load
-from service.models import ModelRegistry, UnknownModel, artifact_directories, best, load_registry
-from service.predictor import Predictor
+from service.admission import Refused
+from service.registry import ModelRegistry, UnknownModel, artifact_directories, best, load_registry
+from service.served import ServedModel, own_refusals
 from service.settings import SettingsError
 from tests.utils.attacks import edit_manifest
 from tests.utils.client import ExplicitSettings
 from tests.utils.server import REPO_ROOT, free_port, running_server, service_env
 
 
-def predictor(artifact: Artifact, name: str, test_accuracy: float) -> Predictor:
-    """A predictor on the artifact's weights under another name and recorded test accuracy."""
+def served(artifact: Artifact, name: str, test_accuracy: float) -> ServedModel:
+    """A served model on the artifact's weights under another name and recorded test accuracy."""
     metrics = {**artifact.manifest["metrics"], "test": {"accuracy": test_accuracy, "samples": 10}}
     manifest = {**artifact.manifest, "name": name, "metrics": metrics}
-    return Predictor(Artifact(artifact.path, artifact.params, manifest), max_text_chars=1000)
+    return ServedModel(Artifact(artifact.path, artifact.params, manifest), max_text_chars=1000)
 
 
 def test_the_default_is_the_best_test_accuracy_and_the_first_name_among_equals(artifact: Artifact) -> None:
-    low, high, tied = (predictor(artifact, n, a) for n, a in (("a", 0.2), ("c", 0.4), ("b", 0.4)))
+    low, high, tied = (served(artifact, n, a) for n, a in (("a", 0.2), ("c", 0.4), ("b", 0.4)))
     assert ModelRegistry([low, high]).default is high
     assert best([low, high, tied]) is high  # max keeps the first of equals in the given order
     registry = ModelRegistry([low, high, tied])  # the registry orders by name first
@@ -36,7 +40,7 @@ def test_the_default_is_the_best_test_accuracy_and_the_first_name_among_equals(a
 
 
 def test_get_by_name_and_unknown_names(artifact: Artifact) -> None:
-    first, second = predictor(artifact, "one", 0.1), predictor(artifact, "two", 0.3)
+    first, second = served(artifact, "one", 0.1), served(artifact, "two", 0.3)
     registry = ModelRegistry([first, second], default="one")
     assert (registry.get(None), registry.get("one"), registry.get("two")) == (first, first, second)
     assert registry.info(None).name == "one" and registry.info(None).default is True
@@ -48,7 +52,7 @@ def test_get_by_name_and_unknown_names(artifact: Artifact) -> None:
 
 def test_default_model_must_be_served(artifact: Artifact) -> None:
     with pytest.raises(SettingsError) as raised:
-        ModelRegistry([predictor(artifact, "one", 0.1)], default="two")
+        ModelRegistry([served(artifact, "one", 0.1)], default="two")
     assert str(raised.value) == "invalid setting DEFAULT_MODEL='two': not one of the models served (one)"
 
 
@@ -56,7 +60,7 @@ def test_a_registry_needs_distinct_names_and_at_least_one_model(artifact: Artifa
     with pytest.raises(ValueError, match="at least one model"):
         ModelRegistry([])
     with pytest.raises(ValueError, match="same name"):
-        ModelRegistry([predictor(artifact, "one", 0.1), predictor(artifact, "one", 0.2)])
+        ModelRegistry([served(artifact, "one", 0.1), served(artifact, "one", 0.2)])
 
 
 def test_a_directory_of_artifacts_serves_each_but_hidden_ones(small_artifact: Path, tmp_path: Path) -> None:
@@ -81,6 +85,23 @@ def test_one_artifact_is_served_alone(small_artifact: Path) -> None:
     settings = ExplicitSettings(CHAR_RNN_ARTIFACT=small_artifact)
     assert artifact_directories(settings) == [small_artifact]
     assert load_registry(settings).names == ("test-rnn-16",)
+
+
+async def not_read() -> dict[str, Any]:
+    raise AssertionError("a draining server refuses before it listens for a disconnect")
+
+
+def test_the_models_share_one_pool_of_admitted_work_and_the_apps_counters(two_models: Path) -> None:
+    refusals = own_refusals()
+    passes: list[int] = []
+    settings = ExplicitSettings(CHAR_RNN_ARTIFACTS=(two_models,), MAX_CONCURRENT_EVALUATIONS=3)
+    lstm, rnn = load_registry(settings, refusals, passes.append, lambda: True).served
+    assert lstm.admission.threads is rnn.admission.threads
+    assert lstm.admission.threads.total_tokens == 3 * 2  # as many threads as they admit in all
+    assert lstm.batcher is not rnn.batcher and lstm.batcher.observe == rnn.batcher.observe == passes.append
+    with pytest.raises(Refused):  # draining
+        anyio.run(rnn.admit, not_read, lambda check: None)
+    assert refusals.labels("test-rnn-16", "draining")._value.get() == 1
 
 
 def test_an_empty_directory_is_refused(tmp_path: Path) -> None:
@@ -143,7 +164,7 @@ def test_the_start_logs_each_model_and_marks_the_default(two_models: Path, tmp_p
 def test_without_a_recorded_sentence_the_service_writes_it(artifact: Artifact) -> None:
     manifest = {key: value for key, value in artifact.manifest.items() if key not in ("sentence", "baseline")}
     manifest["metrics"] = {"test": {"accuracy": 0.25, "samples": 124}}
-    recorded = Predictor(Artifact(artifact.path, artifact.params, manifest), 1000).recorded
+    recorded = ServedModel(Artifact(artifact.path, artifact.params, manifest), 1000).recorded
     assert (recorded.validation, recorded.train, recorded.baseline) == (None, None, None)
     assert recorded.sentence == (
         "The ReLU RNN guesses the next character correctly 25.0% of the time on 124 test positions, "
@@ -154,7 +175,7 @@ def test_without_a_recorded_sentence_the_service_writes_it(artifact: Artifact) -
 def test_a_manifest_field_the_service_cannot_read_is_named(artifact: Artifact) -> None:
     manifest = {**artifact.manifest, "metrics": {"test": {"accuracy": 1.5, "samples": 10}}}
     with pytest.raises(ArtifactError) as raised:
-        Predictor(Artifact(artifact.path, artifact.params, manifest), 1000)
+        ServedModel(Artifact(artifact.path, artifact.params, manifest), 1000)
     assert str(raised.value) == (
         f"{artifact.path / 'manifest.json'}: field metrics.test.accuracy: "
         "Input should be less than or equal to 1"

@@ -1,7 +1,12 @@
-"""The loaded model and everything the handlers need from it, precomputed once at start.
+"""One served model: its verified artifact, its caches, its dynamic batcher, its admission
+queue, and the answers the routes ask of it.
 
-A Predictor is never mutated after construction and a LanguageModel's methods are pure, so one
-instance serves every thread of the pool at once.
+The computing methods (window, probabilities, accuracy, reader, ...) are pure and the caches
+lock, so one instance serves every thread of the pool at once. The async methods (`predict_next`,
+`rank`, `window_of`, `admit`, `stream`) run on the event loop and decide where the work runs: an
+answer from the ranking cache, a forward pass shared in the dynamic batcher (service.batcher),
+or a turn in the admission queue (service.admission). The batcher's state belongs to the event
+loop that calls it, so an instance serves one app.
 """
 
 from __future__ import annotations
@@ -10,12 +15,17 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
+from anyio import CapacityLimiter
+from fastapi.concurrency import run_in_threadpool
 from numpy.typing import NDArray
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
+from starlette.types import Receive
 
 from model.accuracy import Accuracy, Evaluator, Indices, Positions, evaluate, sentence, text_positions
 from model.alphabet import ALPHABET, ALPHABET_SIZE, decode, encode, simplify
@@ -24,13 +34,18 @@ from model.batching import model_block, model_probabilities
 from model.dynamic import adapted_reader, evaluate_adaptive, next_logits_adaptive
 from model.errors import ArgumentError
 from model.language_model import ARCHITECTURES, softmax
+from service.admission import Admission
+from service.batcher import DynamicBatcher
 from service.generation import Reader, WindowReader
 from service.schemas import ModelInfo, RecordedAccuracy, SplitAccuracy
 from service.states import PrefixStates, StateReader
+from service.streaming import Produce, ThreadEventStream
 
+T = TypeVar("T")
 # Called with the count of units done so far, between chunks of long work; may raise to stop it.
 OnChunk = Callable[[int], None]
 WINDOWS_CHUNK = 100  # texts of a batch windowed between two on_chunk calls
+INLINE_TEXT_CHARS = 1000  # longer texts are windowed in the thread pool (`window_of`)
 
 
 class Ranking(NamedTuple):
@@ -87,10 +102,48 @@ class RankingCache:
                 self._entries.popitem(last=False)
 
 
-class Predictor:
-    """Prediction, generation and evaluation on one verified artifact."""
+def no_observer(size: int) -> None:
+    """Sees no dynamic batch's size: a model served outside an app."""
 
-    def __init__(self, artifact: Artifact, max_text_chars: int, cache_size: int = 4096) -> None:
+
+def not_draining() -> bool:
+    """A model served outside an app never drains."""
+    return False
+
+
+def own_refusals() -> Counter:
+    """A count of refusals by model and reason in a registry of its own: a model served outside
+    an app."""
+    return Counter("refused", "Refused requests", ["model", "reason"], registry=CollectorRegistry())
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every model an app serves is handed alike (service.registry builds it): the bounds of
+    its admission queue, the one pool that all the models' admitted work computes in, the
+    metrics their queues and batchers feed, and whether the server drains."""
+
+    running: int  # MAX_CONCURRENT_EVALUATIONS: a model's admitted work computing at once
+    waiting: int  # MAX_QUEUED_EVALUATIONS: a model's admitted work waiting for a turn
+    deadline: float  # QUEUE_TIMEOUT_SECONDS: the longest wait for a turn
+    threads: CapacityLimiter  # the pool of admitted work, apart from the default one
+    refusals: Counter  # the admission queues' refusals, by model and reason
+    observe_pass: Callable[[int], object]  # called with each dynamic batch's size
+    draining: Callable[[], bool]  # True once the server drains: nothing more is admitted
+
+    @classmethod
+    def alone(cls) -> Shared:
+        """For a model served outside an app (tests, benchmarks): one turn at a time, no queue."""
+        return cls(1, 0, 10.0, CapacityLimiter(1), own_refusals(), no_observer, not_draining)
+
+
+class ServedModel:
+    """One model served: prediction, generation and evaluation on one verified artifact, its
+    ranking cache and prefix states, its dynamic batcher and its admission queue."""
+
+    def __init__(
+        self, artifact: Artifact, max_text_chars: int, cache_size: int = 4096, shared: Shared | None = None
+    ) -> None:
         self.path = artifact.path
         self.model = artifact.model
         self.context = artifact.context
@@ -107,10 +160,67 @@ class Predictor:
         self.reads_text = self.model.reads_text
         # A model that reads whole texts continues the longest prefix of a text it has read.
         self.states = PrefixStates(self.model, cache_size) if self.reads_text else None
+        shared = shared if shared is not None else Shared.alone()
+        # Windows that miss the cache share forward passes with concurrent requests' windows,
+        # never with another model's.
+        self.batcher = DynamicBatcher(self.computed_rankings, shared.observe_pass)
+        # Expensive work waits here for one of this model's turns, and computes in the pool
+        # that every model's admitted work shares, apart from the default one.
+        self.admission = Admission(
+            self.name,
+            shared.running,
+            shared.waiting,
+            shared.deadline,
+            shared.threads,
+            shared.refusals,
+            shared.draining,
+        )
 
     @property
     def name(self) -> str:
         return self.info.name
+
+    # --- The answers, on the event loop ---------------------------------------------------------
+
+    async def predict_next(self, text: str, receive: Receive, adapt: bool = False) -> tuple[str, Ranking]:
+        """POST /predict-next: the text's window and the 27 characters after it, most probable first.
+
+        Read adaptively, the weights adapt to this text alone: no cache and no shared pass, the
+        text windowed in the thread pool and read in the admission queue. Otherwise the text is
+        windowed by `window_of` and ranked by `rank`.
+        """
+        if adapt:
+            window = await run_in_threadpool(self.window, text)
+            return window, await self.admit(receive, self.adaptive_ranking, window)
+        window = await self.window_of(text)
+        return window, await self.rank(window)
+
+    async def rank(self, window: str) -> Ranking:
+        """All 27 characters after `window`: from the cache for a window seen before, else in a
+        forward pass shared with concurrent requests' windows (the dynamic batcher), then kept."""
+        cached = self.cache.get(window)
+        return cached if cached is not None else await self.batcher.rank(window)
+
+    async def window_of(self, text: str) -> str:
+        """`window(text)`: a short text on the event loop (a bounded amount of string work), a
+        long one in the thread pool."""
+        if len(text) <= INLINE_TEXT_CHARS:
+            return self.window(text)
+        return await run_in_threadpool(self.window, text)
+
+    async def admit(self, receive: Receive, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args, check)` once this model's admission queue gives it a turn, in the pool of
+        admitted work; `check` raises once the client has gone (service.cancellation). Refused
+        (429, 503) when the queue is full, the wait too long or the server draining."""
+        return await self.admission.run(receive, work, *args)
+
+    async def stream(self, receive: Receive, produce: Produce) -> ThreadEventStream:
+        """Server-Sent Events of what `produce(check)` yields, admitted as `admit` admits; the
+        turn is given back when the work's thread has ended (service.streaming)."""
+        ticket = await self.admission.enter(receive)
+        return ThreadEventStream(produce, ticket, self.admission.threads)
+
+    # --- The computations, in any thread -------------------------------------------------------
 
     def window(self, text: str) -> str:
         """The last `context` characters of simplify(text); ArgumentError if it has no letter.
@@ -295,9 +405,11 @@ class Predictor:
             )
 
 
-def load_predictor(directory: Path, max_text_chars: int, cache_size: int = 4096) -> Predictor:
+def load_served(
+    directory: Path, max_text_chars: int, cache_size: int = 4096, shared: Shared | None = None
+) -> ServedModel:
     """Load, verify and describe an artifact; ArtifactError names the file and the reason."""
-    return Predictor(load(directory), max_text_chars, cache_size)
+    return ServedModel(load(directory), max_text_chars, cache_size, shared)
 
 
 def describe(artifact: Artifact) -> ModelInfo:
