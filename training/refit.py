@@ -20,8 +20,9 @@ from typing import Any
 
 from model.alphabet import ALPHABET_SIZE
 from training import checkpoint, chunks
-from training.chunks import Indices, Probes, Run
+from training.chunks import Probes
 from training.config import TrainingConfig
+from training.fit import Indices, Run, fit
 
 TRAINED_VALIDATION = "validation_trained_on"  # the refit's validation probe: no held-out figure
 TEXT = "all text before test"
@@ -55,13 +56,9 @@ def train(
     run = resumed(checkpoint_dir, config, epochs) if resume else None
     if run is None:
         run = chunks.start(config, ALPHABET_SIZE)
-    gradients = chunks.gradients_of(config)
-    while run.epoch < epochs:
-        label = f"refit epoch {run.epoch + 1}/{epochs}"
-        record = chunks.epoch(config, run, text, probes, gradients, progress, label)
-        checkpoint.save(checkpoint_dir, config, run)
-        report(record)
-    return run
+    plan = chunks.plan_of(config, probes, checkpoint_dir, epochs, label="refit epoch")
+    reading = chunks.reading_of(config, text)
+    return fit(run, reading, plan, lambda record: report(run.history[-1]), progress)
 
 
 def summary(refitted: Run, text_end: int) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The two ways to train, as the pipeline calls them: the assignment's RNN on windows
-(training/train.py), and a language model on the whole training text in chunks
-(training/chunks.py), with the refit after it when the recipe asks (training/refit.py)."""
+(training/windows.py), and a language model on the whole training text in chunks
+(training/chunks.py), with the refit after it when the recipe asks (training/refit.py). Both
+train in the one loop of training/fit.py."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from model.accuracy import Positions, evaluate
 from model.alphabet import ALPHABET_SIZE
 from model.language_model import ARCHITECTURES, LanguageModel, Params
 from model.rnn import init_params
-from training import checkpoint, chunks, refit
+from training import checkpoint, chunks, refit, windows
 from training.config import TrainingConfig
-from training.data import train_span, trained_positions, windows
+from training.data import train_span, trained_positions
+from training.data import windows as cut_windows
+from training.fit import EpochRecord, Schedule
 from training.optim import OPTIMIZERS, Clipping
-from training.train import EpochRecord, Schedule, train
 
 PROBE_POSITIONS = 4000  # positions of each split measured after every epoch of a language model
 
@@ -42,7 +44,7 @@ def train_windows(
 ) -> Trained:
     """The assignment's way: `samples` windows from the start of the text, shuffled each epoch."""
     train_data = train_span(len(indices), config.seq_length, config.samples, config.stride)
-    inputs, targets = windows(indices, train_data, config.seq_length)
+    inputs, targets = cut_windows(indices, train_data, config.seq_length)
     if inputs.shape[0] == 0:
         raise ValueError(f"the corpus is too short for one window of {config.seq_length} characters")
     if inputs.shape[0] < config.samples:
@@ -71,16 +73,16 @@ def train_windows(
         )
 
     started = time.perf_counter()
-    history = train(
+    history = windows.train(
         params,
         inputs,
         targets,
         epochs=config.epochs,
-        schedule=Schedule(config.lr, config.lr_segment, config.lr_decay),
+        schedule=Schedule.of(config),
         batch_size=config.batch_size,
         seed=config.seed,
         optimizer=OPTIMIZERS[config.optimizer](),
-        clipping=Clipping(value=config.clip or None, norm=config.clip_norm or None),
+        clipping=Clipping.of(config),
         evaluate=measure,
         on_epoch=report,
         show_progress=show_progress,

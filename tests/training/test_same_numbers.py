@@ -146,7 +146,7 @@ def manifest_digest(path: Path) -> str:
 
 def digests(name: str, directory: Path) -> tuple[str, str]:
     """(weights, manifest) digests of the run `name`, trained by the pipeline into `directory`."""
-    from training import train as windows  # the module that decides the RNN's shards
+    from training import windows  # the module that decides the RNN's shards
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(windows, "shard_count", lambda size: 2)
