@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from model.alphabet import ALPHABET_SIZE
 from training import checkpoint, chunks
@@ -26,6 +26,22 @@ from training.fit import Indices, Run, fit
 
 TRAINED_VALIDATION = "validation_trained_on"  # the refit's validation probe: no held-out figure
 TEXT = "all text before test"
+
+
+class Text(TypedDict):
+    start: int
+    end: int
+
+
+class RefitSection(TypedDict):
+    """The manifest's "refit" section as training writes it; the pipeline adds the chosen
+    model's validation figure ("validation_before_refit")."""
+
+    epochs: int
+    text: Text
+    history: list[dict[str, Any]]
+    seconds: float
+    cpu_seconds: float
 
 
 def probes_of(probes: Probes) -> Probes:
@@ -61,7 +77,7 @@ def train(
     return fit(run, reading, plan, lambda record: report(run.history[-1]), progress)
 
 
-def summary(refitted: Run, text_end: int) -> dict[str, Any]:
+def summary(refitted: Run, text_end: int) -> RefitSection:
     """The manifest's "refit" section, without the chosen model's validation figure (the
     pipeline measures it)."""
     return {
