@@ -5,8 +5,9 @@ is set before NumPy (or PyTorch) loads, exactly as it is run for real:
 
 - plain : the readable reference (model/rnn_reference.py) one window at a time, then clip
           and SGD from training/optim.py, float64, 1 BLAS thread;
-- numpy : this project's trainer, `training.train.run_epoch` over random windows, float32,
-          1 BLAS thread at batch 1 and every core above (as training/cli.py sets them);
+- numpy : this project's trainer, `training.windows.run_epoch` (an epoch of the loop of
+          training/fit.py) over random windows, float32, 1 BLAS thread at batch 1 and every
+          core above (as training/cli.py sets them);
 - public: the public `model.rnn.loss_and_grads` called one window at a time without a
           workspace, then the same clip and SGD, float32, 1 BLAS thread: what any other caller
           of the training step gets;
@@ -63,7 +64,7 @@ class Config:
 def configs() -> list[Config]:
     """Ours as training/cli.py runs it (1 BLAS thread at batch 1, every core above), plus
     batch 256 with a single-threaded BLAS, where the trainer splits each minibatch across
-    the cores (training.train.shard_count)."""
+    the cores (training.windows.shard_count)."""
     cores = os.cpu_count() or 1
     return [
         Config("plain", 1, 1),
@@ -82,7 +83,7 @@ def numpy_epoch(batch: int) -> tuple[Callable[[], None], int]:
 
     from model.rnn import init_params
     from training.optim import SGD, Clipping
-    from training.train import run_epoch
+    from training.windows import run_epoch
 
     windows = 256 if batch == 1 else 8 * batch
     rng = np.random.default_rng(0)

@@ -67,7 +67,7 @@ def sharded_step(shards: int) -> Callable[[], None]:
 
     from model import rnn
     from training.optim import SGD, clip_values
-    from training.train import ShardedGradients
+    from training.windows import ShardedGradients
 
     rng = np.random.default_rng(0)
     params = rnn.init_params(*SHAPE, seed=0, dtype=np.float32)

@@ -1,1 +1,2 @@
-"""Offline training of the character RNN: corpus, windows, SGD loop, evaluation, artifacts."""
+"""Offline training: corpus, recipes, one training loop (fit.py) over windows, chunks or carried
+streams, evaluation, artifacts."""

@@ -16,15 +16,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from training.config import TrainingConfig
+from training.fit import Run
 from training.optim import OPTIMIZERS, Adam
-
-if TYPE_CHECKING:
-    from training.chunks import Run
 
 STATE_ARRAYS, STATE_JSON = "state.npz", "state.json"
 
@@ -112,8 +110,6 @@ def save(directory: Path, config: TrainingConfig, run: Run) -> None:
 
 def load(directory: Path, config: TrainingConfig) -> Run:
     """The run saved in `directory`; CheckpointError if missing or from another configuration."""
-    from training.chunks import Run
-
     directory = holder(directory)
     if not (directory / STATE_JSON).is_file():
         raise CheckpointError(f"{directory}: no checkpoint to resume; run without --resume")

@@ -1,26 +1,24 @@
 """Training a language model on the whole training text, in chunks.
 
 Each epoch cuts the text before the validation split into chunks of `seq_length` characters
-from a random offset, shuffles them, and steps through minibatches of them: gradients from
-the model, clipped, then an optimiser step. Each chunk is read from the zero state, as
-inference reads a window, so the model learns exactly the task it is asked. After each epoch
-the validation probe chooses the best epoch and stops the run when it stops improving; the
-test probe is only recorded. A checkpoint after each epoch lets a killed run resume and end
-where an uninterrupted run would have ended. The refit (training/refit.py) trains its epochs
-with the same `epoch` on more text.
+from a random offset. A model that reads windows (`Chunks`) steps through them shuffled, each
+read from the zero state, as inference reads a window, so that the model learns exactly the
+task it is asked; a model that reads whole texts (`Streams`, --carry) steps through
+`batch_size` streams in order, chunk after chunk, with the state carried (truncated BPTT).
+The loop is training/fit.py. After each epoch the validation probe chooses the best epoch and
+stops the run when it stops improving; the test probe is only recorded. A checkpoint after
+each epoch lets a killed run resume and end where an uninterrupted run would have ended. The
+refit (training/refit.py) trains its epochs with the same reading on more text.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from numpy.typing import NDArray
-from tqdm import tqdm
 
 from model import lstm_lm, rnn
 from model.accuracy import Positions, evaluate_split
@@ -28,11 +26,23 @@ from model.alphabet import ALPHABET_SIZE
 from model.language_model import LanguageModel, Params, architecture
 from training import checkpoint
 from training.config import TrainingConfig
-from training.optim import OPTIMIZERS, Clipping, Optimizer
+from training.fit import (
+    Epoch,
+    EpochRecord,
+    Indices,
+    Minibatch,
+    Plan,
+    Reading,
+    Run,
+    Schedule,
+    fit,
+    shuffled,
+)
+from training.optim import OPTIMIZERS, Clipping
 
-Indices = NDArray[np.int64]
 Gradients = Callable[[Params, Indices, Indices, np.random.Generator], tuple[float, Params]]
 Probes = dict[str, tuple[Indices, Positions]]  # name -> (the whole text's indices, positions)
+DIVERGED = "lower --lr or set --clip-norm"
 
 
 def chunks(indices: Indices, seq_length: int, offset: int) -> tuple[Indices, Indices]:
@@ -87,24 +97,71 @@ def streams(indices: Indices, count: int, seq_length: int, offset: int) -> tuple
     return indices[cut], indices[cut + 1]
 
 
-@dataclass
-class Run:
-    """Everything a checkpoint holds: enough to continue exactly."""
+@dataclass(frozen=True)
+class Chunks:
+    """Chunks from a random offset each epoch, shuffled, each read from the zero state; the
+    loss is a mean per character."""
 
-    params: Params
-    optimizer: Optimizer
-    rng: np.random.Generator
-    epoch: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best_params: Params = field(default_factory=dict)
-    best_epoch: int = 0
-    best_validation: float = -1.0
-    seconds: float = 0.0  # training time so far, across resumed runs
-    cpu_seconds: float = 0.0  # CPU time of this process meanwhile: about 2 x seconds on 2 idle cores
+    text: Indices
+    seq_length: int
+    batch_size: int
+    gradients: Gradients
+    unit: ClassVar[str] = "char"
 
-    @property
-    def stale_epochs(self) -> int:
-        return self.epoch - self.best_epoch
+    def epoch(self, rng: np.random.Generator) -> Epoch:
+        inputs, targets = chunks(self.text, self.seq_length, int(rng.integers(self.seq_length)))
+        batches = shuffled(inputs.shape[0], self.batch_size, rng)
+        per_row = self.seq_length
+        minibatches = (Minibatch(inputs[rows], targets[rows], rows.size * per_row) for rows in batches)
+
+        def loss_and_grads(params: Params, minibatch: Minibatch) -> tuple[float, Params]:
+            return self.gradients(params, minibatch.inputs, minibatch.targets, rng)
+
+        return Epoch(minibatches, inputs.size, loss_and_grads)
+
+
+@dataclass(frozen=True)
+class Streams:
+    """`batch_size` streams from a random offset each epoch, read chunk after chunk with the
+    LSTM's state carried from one chunk to the next, each stream's reset to a text's start
+    with probability `reset` at a chunk's start; the loss is a mean per character."""
+
+    text: Indices
+    seq_length: int
+    batch_size: int
+    reset: float
+    dropout: tuple[float, float, float]  # the rates on h, on the context embeddings, on their orders
+    unit: ClassVar[str] = "char"
+
+    def epoch(self, rng: np.random.Generator) -> Epoch:
+        offset = int(rng.integers(self.seq_length))
+        inputs, targets = streams(self.text, self.batch_size, self.seq_length, offset)
+        steps = inputs.shape[1] // self.seq_length
+        columns = [slice(k * self.seq_length, (k + 1) * self.seq_length) for k in range(steps)]
+        size = self.batch_size * self.seq_length
+        minibatches = (Minibatch(inputs[:, column], targets[:, column], size) for column in columns)
+        dropout, context_dropout, order_dropout = self.dropout
+        carried: lstm_lm.Carried | None = None  # every stream starts the epoch at a text's start
+
+        def loss_and_grads(params: Params, minibatch: Minibatch) -> tuple[float, Params]:
+            nonlocal carried
+            if carried is not None and self.reset > 0:
+                carried = reset_some(carried, self.reset, rng)
+            x, y = minibatch.inputs, minibatch.targets
+            loss, grads, carried = lstm_lm.loss_grads_and_carry(
+                params, x, y, carried, dropout, rng, context_dropout, order_dropout
+            )
+            return loss, grads
+
+        return Epoch(minibatches, inputs.size, loss_and_grads)
+
+
+def reading_of(config: TrainingConfig, text: Indices) -> Reading:
+    """How the recipe reads `text`: streams with the state carried, or shuffled chunks."""
+    if config.carry:
+        dropout = (config.dropout, config.context_dropout, config.order_dropout)
+        return Streams(text, config.seq_length, config.batch_size, config.reset, dropout)
+    return Chunks(text, config.seq_length, config.batch_size, gradients_of(config))
 
 
 def start(config: TrainingConfig, n_in: int) -> Run:
@@ -114,88 +171,33 @@ def start(config: TrainingConfig, n_in: int) -> Run:
     return Run(params, OPTIMIZERS[config.optimizer](), np.random.default_rng(config.seed))
 
 
-def run_epoch(
-    config: TrainingConfig, run: Run, text: Indices, gradients: Gradients, progress: bool, label: str
-) -> float:
-    """One pass over the text; returns the mean loss per position. A model that reads windows
-    steps through chunks in a shuffled order, each from the zero state; a model that reads
-    whole texts (config.carry) steps through `batch_size` streams in order, chunk after chunk,
-    with the state carried (truncated BPTT). The learning rate is a function of the epoch's
-    number alone, so a refit follows phase 1's."""
-    offset = int(run.rng.integers(config.seq_length))
-    clipping = Clipping(value=config.clip or None, norm=config.clip_norm or None)
-    rate = config.lr * config.lr_decay ** ((run.epoch - 1) // config.lr_segment)
-    if config.carry:
-        inputs, targets = streams(text, config.batch_size, config.seq_length, offset)
-        steps = inputs.shape[1] // config.seq_length
-        columns = [slice(k * config.seq_length, (k + 1) * config.seq_length) for k in range(steps)]
-        batches = [(np.arange(config.batch_size), column) for column in columns]
-    else:
-        inputs, targets = chunks(text, config.seq_length, offset)
-        order = run.rng.permutation(inputs.shape[0])
-        whole = slice(None)
-        batches = [
-            (order[first : first + config.batch_size], whole)
-            for first in range(0, order.size, config.batch_size)
-        ]
-    carried: lstm_lm.Carried | None = None
-    rates = (config.dropout, run.rng, config.context_dropout, config.order_dropout)
-    total, count = 0.0, 0
-    bar = tqdm(
-        total=len(batches), desc=label, unit="batch", leave=False, disable=not progress, mininterval=0.5
+def probe_of(config: TrainingConfig, probes: Probes) -> Callable[[Params], dict[str, float]]:
+    """The metrics of each epoch: per probe its accuracy, then per probe its bits per character."""
+
+    def measure(params: Params) -> dict[str, float]:
+        model = LanguageModel(architecture(config.architecture), params, config.context)
+        measured = {split: evaluate_split(model, text, where) for split, (text, where) in probes.items()}
+        metrics = {f"{split}_accuracy": found.accuracy for split, found in measured.items()}
+        return metrics | {f"{split}_bits_per_char": found.bits_per_char for split, found in measured.items()}
+
+    return measure
+
+
+def plan_of(
+    config: TrainingConfig, probes: Probes, checkpoint_dir: Path, epochs: int, label: str = "epoch"
+) -> Plan:
+    """The recipe's plan for a language model: `epochs` epochs, the probes measured and the
+    checkpoint written after each; neither the best epoch nor patience (the caller's choice)."""
+    return Plan(
+        epochs,
+        Schedule.of(config),
+        Clipping.of(config),
+        probe=probe_of(config, probes),
+        save=lambda run: checkpoint.save(checkpoint_dir, config, run),
+        layout=EpochRecord.as_language_model_dict,
+        advice=DIVERGED,
+        label=label,
     )
-    # Overflow is detected below and reported as one clear error, not as a warning per step.
-    with bar, np.errstate(over="ignore", invalid="ignore"):
-        for rows, column in batches:
-            x, y = inputs[rows, column], targets[rows, column]
-            if config.carry:
-                if carried is not None and config.reset > 0:
-                    carried = reset_some(carried, config.reset, run.rng)
-                loss, grads, carried = lstm_lm.loss_grads_and_carry(run.params, x, y, carried, *rates)
-            else:
-                loss, grads = gradients(run.params, x, y, run.rng)
-            if not np.isfinite(loss):
-                raise FloatingPointError(
-                    f"epoch {run.epoch}: the loss became {loss}; lower --lr or set --clip-norm"
-                )
-            clipping(grads)
-            run.optimizer.step(run.params, grads, rate)
-            total += loss * x.size
-            count += x.size
-            bar.set_postfix_str(f"loss {total / count:.4f}", refresh=False)
-            bar.update(1)
-    broken = [name for name, array in run.params.items() if not np.all(np.isfinite(array))]
-    if broken:
-        raise FloatingPointError(
-            f"epoch {run.epoch}: {broken} became NaN or infinite; lower --lr or set --clip-norm"
-        )
-    return total / count
-
-
-def epoch(
-    config: TrainingConfig,
-    run: Run,
-    text: Indices,
-    probes: Probes,
-    gradients: Gradients,
-    progress: bool,
-    label: str,
-) -> dict[str, Any]:
-    """Train epoch run.epoch + 1 on `text`, measure the probes, and append the epoch's record
-    (loss, time, and per probe its accuracy and bits per character) to run.history."""
-    run.epoch += 1
-    began, cpu_began = time.perf_counter(), time.process_time()
-    loss = run_epoch(config, run, text, gradients, progress, label)
-    model = LanguageModel(architecture(config.architecture), run.params, config.context)
-    measured = {split: evaluate_split(model, indices, where) for split, (indices, where) in probes.items()}
-    elapsed = time.perf_counter() - began
-    run.seconds += elapsed
-    run.cpu_seconds += time.process_time() - cpu_began
-    record = {"epoch": run.epoch, "loss": loss, "seconds": round(elapsed, 3)}
-    record |= {f"{split}_accuracy": accuracy.accuracy for split, accuracy in measured.items()}
-    record |= {f"{split}_bits_per_char": accuracy.bits_per_char for split, accuracy in measured.items()}
-    run.history.append(record)
-    return record
 
 
 def train(
@@ -209,15 +211,10 @@ def train(
 ) -> Run:
     """Train until `config.epochs` or until validation stops improving for `config.patience`
     epochs; returns the run with its best parameters. `text` is the training text; `probes`
-    maps "validation" and "test" to (the whole text's indices, the positions to measure)."""
+    maps "validation" and "test" to (the whole text's indices, the positions to measure).
+    `report` gets each epoch's record (loss, time, and per probe its accuracy and bits per
+    character) once its checkpoint is written."""
     run = checkpoint.load(checkpoint_dir, config) if resume else start(config, ALPHABET_SIZE)
-    gradients = gradients_of(config)
-    while run.epoch < config.epochs and (config.patience == 0 or run.stale_epochs < config.patience):
-        label = f"epoch {run.epoch + 1}/{config.epochs}"
-        record = epoch(config, run, text, probes, gradients, progress, label)
-        if record["validation_accuracy"] > run.best_validation:
-            run.best_validation, run.best_epoch = record["validation_accuracy"], run.epoch
-            run.best_params = {name: array.copy() for name, array in run.params.items()}
-        checkpoint.save(checkpoint_dir, config, run)
-        report(record)
-    return run
+    plan = plan_of(config, probes, checkpoint_dir, config.epochs)
+    plan = replace(plan, choose_on="validation_accuracy", patience=config.patience)
+    return fit(run, reading_of(config, text), plan, lambda record: report(run.history[-1]), progress)

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from model.rnn import Params
+from training.config import TrainingConfig
 
 
 class Optimizer(Protocol):
@@ -79,6 +80,11 @@ class Clipping:
 
     value: float | None = None
     norm: float | None = None
+
+    @classmethod
+    def of(cls, config: TrainingConfig) -> Clipping:
+        """The recipe's clipping: --clip and --clip-norm, 0 for off."""
+        return cls(value=config.clip or None, norm=config.clip_norm or None)
 
     def __call__(self, grads: Params) -> None:
         if self.value is not None:

@@ -66,11 +66,13 @@ def run(config: TrainingConfig, show_progress: bool = True) -> dict[str, Any]:
     trained = trainer(config, indices, splits, show_progress)
     data = {"train": trained.trained_on, **splits}
     manifest = build_manifest(config, corpus_sha256, trained.history, data, trained.seconds)
-    manifest |= trained.extra
+    if trained.fields is not None:
+        manifest |= trained.fields
     began = time.perf_counter()
     manifest |= measurements(config, text, indices, data, trained)
     manifest["evaluation_seconds"] = round(time.perf_counter() - began, 3)
-    drawing = plot.writer(trained.history, trained.extra.get("refit", {}).get("history"))
+    refitted = trained.refit_section
+    drawing = plot.writer(trained.history, None if refitted is None else refitted["history"])
     artifact.save(config.out, trained.params, manifest, force=config.force, extra_files=drawing)
     checkpoint.remove(checkpoint.path_for(config.out))
     checkpoint.remove(checkpoint.refit_path_for(config.out))
@@ -94,10 +96,11 @@ def measurements(
     }
     if model.reads_text:
         measured["adaptive"] = adaptive.section(model, indices, data, list(trained.measured))
-    if trained.chosen is not None:
+    refitted = trained.refit_section
+    if trained.chosen is not None and refitted is not None:
         chosen = LanguageModel(network, trained.chosen, config.context)
         validation = evaluate_split(chosen, indices, data["validation"]).as_dict()
-        measured["refit"] = {**trained.extra["refit"], "validation_before_refit": validation}
+        measured["refit"] = {**refitted, "validation_before_refit": validation}
     return measured
 
 

@@ -16,15 +16,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from model.alphabet import ALPHABET_SIZE
 from training import checkpoint, chunks
-from training.chunks import Indices, Probes, Run
+from training.chunks import Probes
 from training.config import TrainingConfig
+from training.fit import Indices, Run, fit
 
 TRAINED_VALIDATION = "validation_trained_on"  # the refit's validation probe: no held-out figure
 TEXT = "all text before test"
+
+
+class Text(TypedDict):
+    start: int
+    end: int
+
+
+class RefitSection(TypedDict):
+    """The manifest's "refit" section as training writes it; the pipeline adds the chosen
+    model's validation figure ("validation_before_refit")."""
+
+    epochs: int
+    text: Text
+    history: list[dict[str, Any]]
+    seconds: float
+    cpu_seconds: float
 
 
 def probes_of(probes: Probes) -> Probes:
@@ -55,16 +72,12 @@ def train(
     run = resumed(checkpoint_dir, config, epochs) if resume else None
     if run is None:
         run = chunks.start(config, ALPHABET_SIZE)
-    gradients = chunks.gradients_of(config)
-    while run.epoch < epochs:
-        label = f"refit epoch {run.epoch + 1}/{epochs}"
-        record = chunks.epoch(config, run, text, probes, gradients, progress, label)
-        checkpoint.save(checkpoint_dir, config, run)
-        report(record)
-    return run
+    plan = chunks.plan_of(config, probes, checkpoint_dir, epochs, label="refit epoch")
+    reading = chunks.reading_of(config, text)
+    return fit(run, reading, plan, lambda record: report(run.history[-1]), progress)
 
 
-def summary(refitted: Run, text_end: int) -> dict[str, Any]:
+def summary(refitted: Run, text_end: int) -> RefitSection:
     """The manifest's "refit" section, without the chosen model's validation figure (the
     pipeline measures it)."""
     return {

@@ -1,13 +1,14 @@
 """The two ways to train, as the pipeline calls them: the assignment's RNN on windows
-(training/train.py), and a language model on the whole training text in chunks
-(training/chunks.py), with the refit after it when the recipe asks (training/refit.py)."""
+(training/windows.py), and a language model on the whole training text in chunks
+(training/chunks.py), with the refit after it when the recipe asks (training/refit.py). Both
+train in the one loop of training/fit.py."""
 
 from __future__ import annotations
 
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
@@ -15,13 +16,24 @@ from model.accuracy import Positions, evaluate
 from model.alphabet import ALPHABET_SIZE
 from model.language_model import ARCHITECTURES, LanguageModel, Params
 from model.rnn import init_params
-from training import checkpoint, chunks, refit
+from training import checkpoint, chunks, refit, windows
 from training.config import TrainingConfig
-from training.data import train_span, trained_positions, windows
+from training.data import train_span, trained_positions
+from training.data import windows as cut_windows
+from training.fit import EpochRecord, Schedule
 from training.optim import OPTIMIZERS, Clipping
-from training.train import EpochRecord, Schedule, train
+from training.refit import RefitSection
 
 PROBE_POSITIONS = 4000  # positions of each split measured after every epoch of a language model
+
+
+class ChunkFields(TypedDict):
+    """The manifest fields of a language model's training, in the manifest's order."""
+
+    best_epoch: int  # phase 1's best epoch on validation
+    probe_positions: int  # positions of each split measured after every epoch
+    training_cpu_seconds: float  # every phase's
+    refit: NotRequired[RefitSection]
 
 
 @dataclass
@@ -30,11 +42,16 @@ class Trained:
 
     params: Params
     history: list[dict[str, Any]]
-    extra: dict[str, Any]  # manifest fields of this way of training
+    fields: ChunkFields | None  # the manifest fields of a language model's training; None for the RNN
     seconds: float  # training time, every phase included
     trained_on: Positions  # the positions the shipped weights learnt to predict
     measured: tuple[str, ...]  # the splits to measure the shipped weights on
     chosen: Params | None = None  # with a refit: phase 1's best weights, not shipped
+
+    @property
+    def refit_section(self) -> RefitSection | None:
+        """The refit's section of the manifest, if there was a refit."""
+        return None if self.fields is None else self.fields.get("refit")
 
 
 def train_windows(
@@ -42,7 +59,7 @@ def train_windows(
 ) -> Trained:
     """The assignment's way: `samples` windows from the start of the text, shuffled each epoch."""
     train_data = train_span(len(indices), config.seq_length, config.samples, config.stride)
-    inputs, targets = windows(indices, train_data, config.seq_length)
+    inputs, targets = cut_windows(indices, train_data, config.seq_length)
     if inputs.shape[0] == 0:
         raise ValueError(f"the corpus is too short for one window of {config.seq_length} characters")
     if inputs.shape[0] < config.samples:
@@ -71,23 +88,23 @@ def train_windows(
         )
 
     started = time.perf_counter()
-    history = train(
+    history = windows.train(
         params,
         inputs,
         targets,
         epochs=config.epochs,
-        schedule=Schedule(config.lr, config.lr_segment, config.lr_decay),
+        schedule=Schedule.of(config),
         batch_size=config.batch_size,
         seed=config.seed,
         optimizer=OPTIMIZERS[config.optimizer](),
-        clipping=Clipping(value=config.clip or None, norm=config.clip_norm or None),
+        clipping=Clipping.of(config),
         evaluate=measure,
         on_epoch=report,
         show_progress=show_progress,
     )
     records = [record.as_dict() for record in history]
     seconds = time.perf_counter() - started
-    return Trained(params, records, {}, seconds, probes["train"], ("train", "validation", "test"))
+    return Trained(params, records, None, seconds, probes["train"], ("train", "validation", "test"))
 
 
 def epoch_line(record: dict[str, Any], epochs: int) -> str:
@@ -125,9 +142,9 @@ def train_chunks(
     chosen = phase_1(config, indices[: splits["validation"].start], probes, show_progress)
     if config.refit:
         return refit_chunks(config, indices, splits, probes, chosen, show_progress)
-    extra = chunk_extra(chosen, chosen.cpu_seconds)
+    fields = chunk_fields(chosen, chosen.cpu_seconds)
     trained_on, measured = Positions(1, splits["validation"].start), ("validation", "test")
-    return Trained(chosen.params, chosen.history, extra, chosen.seconds, trained_on, measured)
+    return Trained(chosen.params, chosen.history, fields, chosen.seconds, trained_on, measured)
 
 
 def phase_1(config: TrainingConfig, text: Any, probes: chunks.Probes, show_progress: bool) -> Chosen:
@@ -144,8 +161,8 @@ def phase_1(config: TrainingConfig, text: Any, probes: chunks.Probes, show_progr
     return Chosen(done.best_params, done.best_epoch, done.history, done.seconds, done.cpu_seconds)
 
 
-def chunk_extra(chosen: Chosen, cpu_seconds: float) -> dict[str, Any]:
-    """The manifest fields of a language model's training."""
+def chunk_fields(chosen: Chosen, cpu_seconds: float) -> ChunkFields:
+    """The manifest fields of a language model's training, without a refit's."""
     return {
         "best_epoch": chosen.epoch,
         "probe_positions": PROBE_POSITIONS,
@@ -173,7 +190,7 @@ def refit_chunks(
         progress=show_progress,
         report=lambda record: print(refit.line(record, chosen.epoch, PROBE_POSITIONS), flush=True),
     )
-    extra = chunk_extra(chosen, chosen.cpu_seconds + refitted.cpu_seconds)
-    extra["refit"] = refit.summary(refitted, end)
+    fields = chunk_fields(chosen, chosen.cpu_seconds + refitted.cpu_seconds)
+    fields["refit"] = refit.summary(refitted, end)
     seconds, trained_on = chosen.seconds + refitted.seconds, Positions(1, end)
-    return Trained(refitted.params, chosen.history, extra, seconds, trained_on, ("test",), chosen.params)
+    return Trained(refitted.params, chosen.history, fields, seconds, trained_on, ("test",), chosen.params)

@@ -12,6 +12,7 @@ import pytest
 
 from tests.utils.tiny_training import CONFIG, INDICES, PROBES
 from training import checkpoint, chunks
+from training.fit import Run
 
 
 def test_chunks_are_consecutive_from_the_offset_with_targets_shifted() -> None:
@@ -22,7 +23,7 @@ def test_chunks_are_consecutive_from_the_offset_with_targets_shifted() -> None:
     np.testing.assert_array_equal(targets, inputs + 1)
 
 
-def train(directory: Path, resume: bool = False, stop_after: int | None = None, **changes: Any) -> chunks.Run:
+def train(directory: Path, resume: bool = False, stop_after: int | None = None, **changes: Any) -> Run:
     def report(record: dict[str, Any]) -> None:
         if record["epoch"] == stop_after:
             raise KeyboardInterrupt  # as if killed right after the epoch's checkpoint

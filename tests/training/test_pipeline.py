@@ -8,7 +8,7 @@ import pytest
 
 from model.artifact import load, save
 from model.rnn import PARAM_NAMES, init_params
-from training import pipeline, plot, train
+from training import pipeline, plot, windows
 from training.config import TrainingConfig
 
 TEXT = "The Origin of Species, by Charles Darwin. " * 30 + "Natural selection acts slowly. " * 15
@@ -25,7 +25,7 @@ def small_config(tmp_path: Path, out: str, **changes: object) -> TrainingConfig:
 def test_the_same_seed_gives_byte_identical_weights(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_size: int, shards: int
 ) -> None:
-    monkeypatch.setattr(train, "shard_count", lambda size: shards)
+    monkeypatch.setattr(windows, "shard_count", lambda size: shards)
     for name, seed in (("first", 3), ("second", 3), ("other", 4)):
         pipeline.run(small_config(tmp_path, name, batch_size=batch_size, seed=seed), show_progress=False)
     first, second, other = (load(tmp_path / name).params for name in ("first", "second", "other"))

@@ -19,7 +19,7 @@ from model.accuracy import Positions, evaluate_split
 from model.alphabet import encode
 from model.artifact import Artifact, load
 from tests.utils.tiny_training import CONFIG, SAMPLE
-from training import checkpoint, chunks, pipeline
+from training import checkpoint, chunks, fit, pipeline
 from training.config import TrainingConfig
 from training.data import evaluation_splits
 
@@ -59,7 +59,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Finished, F
         perf_counter=itertools.count().__next__, process_time=itertools.count().__next__
     )
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(chunks, "time", clock)
+        patch.setattr(fit, "time", clock)
         refitted = finish(config_in(tmp_path_factory.mktemp("refit")))
         plain = finish(config_in(tmp_path_factory.mktemp("plain"), refit=False))
     yield refitted, plain
@@ -152,7 +152,7 @@ def kill_after(monkeypatch: pytest.MonkeyPatch, where: Path, epoch: int) -> None
     real_save = checkpoint.save
     killed: list[int] = []
 
-    def save_then_die(directory: Path, config: TrainingConfig, run: chunks.Run) -> None:
+    def save_then_die(directory: Path, config: TrainingConfig, run: fit.Run) -> None:
         real_save(directory, config, run)
         if directory == where and run.epoch == epoch and not killed:
             killed.append(epoch)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.utils.tiny_training import CONFIG, INDICES, PROBES
 from training import chunks, refit
-from training.chunks import Run
+from training.fit import Run
 
 PHASE_1_TEXT, ALL_BEFORE_TEST = INDICES[:500], INDICES[:700]  # PROBES: validation 500..700
 

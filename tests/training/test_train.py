@@ -1,4 +1,4 @@
-"""The training loop and the learning-rate schedule, on small text made here."""
+"""The training loop on the RNN's windows and the learning-rate schedule, on small text made here."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ import pytest
 from model import blas, rnn
 from model.alphabet import ALPHABET_SIZE, encode, simplify
 from model.rnn import init_params, loss_and_grads
-from training import train
-from training.data import Span, windows
+from training import windows
+from training.data import Span
+from training.data import windows as cut_windows
+from training.fit import EpochRecord, Schedule
 from training.optim import SGD, Adam, Clipping
-from training.train import Schedule
 
 TEXT = simplify("The cat sat on the mat. The dog sat on the log. " * 8)
 
 
 def small_problem(seq_length: int = 5) -> tuple[np.ndarray, np.ndarray]:
     indices = encode(TEXT)
-    return windows(indices, Span(0, len(indices), 1), seq_length)
+    return cut_windows(indices, Span(0, len(indices), 1), seq_length)
 
 
 def test_schedule_halves_the_rate_for_each_five_epoch_segment() -> None:
@@ -31,7 +32,7 @@ def test_training_lowers_the_loss(batch_size: int) -> None:
     inputs, targets = small_problem()
     params = init_params(ALPHABET_SIZE, 24, ALPHABET_SIZE, seed=0)
     before, _ = loss_and_grads(params, inputs, targets)
-    history = train.train(
+    history = windows.train(
         params, inputs, targets, epochs=4, schedule=Schedule(0.05, 2, 0.5), batch_size=batch_size
     )
     after, _ = loss_and_grads(params, inputs, targets)
@@ -45,7 +46,7 @@ def test_adam_training_lowers_the_loss() -> None:
     inputs, targets = small_problem()
     params = init_params(ALPHABET_SIZE, 24, ALPHABET_SIZE, seed=0)
     before, _ = loss_and_grads(params, inputs, targets)
-    train.train(params, inputs, targets, epochs=2, schedule=Schedule(0.01), batch_size=16, optimizer=Adam())
+    windows.train(params, inputs, targets, epochs=2, schedule=Schedule(0.01), batch_size=16, optimizer=Adam())
     assert loss_and_grads(params, inputs, targets)[0] < 0.6 * before
 
 
@@ -55,15 +56,15 @@ def test_training_is_reproducible_with_a_seed() -> None:
         init_params(ALPHABET_SIZE, 8, ALPHABET_SIZE, seed=1),
         init_params(ALPHABET_SIZE, 8, ALPHABET_SIZE, seed=1),
     )
-    train.train(first, inputs, targets, epochs=1, schedule=Schedule(0.01), seed=7)
-    train.train(second, inputs, targets, epochs=1, schedule=Schedule(0.01), seed=7)
+    windows.train(first, inputs, targets, epochs=1, schedule=Schedule(0.01), seed=7)
+    windows.train(second, inputs, targets, epochs=1, schedule=Schedule(0.01), seed=7)
     np.testing.assert_array_equal(first["W"], second["W"])
 
 
 def test_evaluate_callback_metrics_land_in_the_history() -> None:
     inputs, targets = small_problem()
     params = init_params(ALPHABET_SIZE, 8, ALPHABET_SIZE, seed=1)
-    history = train.train(
+    history = windows.train(
         params, inputs, targets, epochs=2, schedule=Schedule(0.01), evaluate=lambda p: {"score": 1.5}
     )
     assert history[1].as_dict()["score"] == 1.5
@@ -93,11 +94,11 @@ def plain_epoch(params: rnn.Params, inputs: np.ndarray, targets: np.ndarray, bat
 def test_run_epoch_equals_loss_and_grads_then_clipped_sgd_step(
     monkeypatch: pytest.MonkeyPatch, shards: int, batch_size: int
 ) -> None:
-    monkeypatch.setattr(train, "shard_count", lambda size: shards)
+    monkeypatch.setattr(windows, "shard_count", lambda size: shards)
     fast, inputs, targets = problem(300)
     plain = {name: value.copy() for name, value in fast.items()}
     rng = np.random.default_rng(5)
-    fast_loss = train.run_epoch(fast, inputs, targets, 0.05, batch_size, rng, SGD(), Clipping(value=5.0))
+    fast_loss = windows.run_epoch(fast, inputs, targets, 0.05, batch_size, rng, SGD(), Clipping(value=5.0))
     plain_loss = plain_epoch(plain, inputs, targets, batch_size)
     assert fast_loss == pytest.approx(plain_loss, rel=1e-12)
     for name in rnn.PARAM_NAMES:
@@ -109,17 +110,17 @@ def test_shards_follow_the_blas_threads(monkeypatch: pytest.MonkeyPatch) -> None
     for variable in blas.THREAD_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    assert [train.shard_count(size) for size in (1, 32, 63, 64, 256)] == [1, 1, 1, 2, 2]
+    assert [windows.shard_count(size) for size in (1, 32, 63, 64, 256)] == [1, 1, 1, 2, 2]
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
-    assert train.shard_count(256) == 1
+    assert windows.shard_count(256) == 1
 
 
 def test_a_diverging_run_stops_in_its_first_epoch() -> None:
     inputs, targets = small_problem()
     params = init_params(ALPHABET_SIZE, 24, ALPHABET_SIZE, seed=0)
-    reports: list[train.EpochRecord] = []
+    reports: list[EpochRecord] = []
     with pytest.raises(FloatingPointError, match=r"^epoch 1: the loss became (nan|inf); lower --lr or clip"):
-        train.train(
+        windows.train(
             params, inputs, targets, epochs=3, schedule=Schedule(1e30, 5, 0.5), on_epoch=reports.append
         )
     assert reports == []
@@ -138,7 +139,7 @@ def test_weights_that_become_infinite_stop_the_run_at_the_end_of_their_epoch() -
     params = init_params(ALPHABET_SIZE, 24, ALPHABET_SIZE, seed=0)
     # One minibatch per epoch: its loss was finite, the weights after its step are not.
     with pytest.raises(FloatingPointError, match=r"^epoch 1: \['c'\] became NaN or infinite; lower --lr"):
-        train.train(
+        windows.train(
             params,
             inputs,
             targets,

@@ -1,55 +1,27 @@
-"""The training loop: minibatch gradients from the model, clipped, then an optimiser step, with
-a stepwise learning rate. Batch 1 is the assignment's per-sample SGD."""
+"""The assignment's way of reading: fixed windows of the text, each read from the zero state,
+shuffled into minibatches each epoch, for the RNN; batch 1 is the assignment's per-sample SGD.
+The loop is training/fit.py; this module says what an epoch's minibatches are and how their
+gradients are computed: across threads when a minibatch is large enough (ShardedGradients)."""
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
 from model.rnn import Params, Workspace, loss_and_grads
+from training import fit
 from training.blas import blas_threads
+from training.fit import Epoch, EpochRecord, Minibatch, Plan, Run, Schedule, shuffled
 from training.optim import NO_CLIPPING, SGD, Clipping, Optimizer
 
 MIN_SHARD = 32  # windows per thread below which splitting a minibatch does not pay
-DIVERGED = "lower --lr or clip the gradients (--clip, --clip-norm)"
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """learning_rate * decay ** ((epoch - 1) // segment): constant within each segment."""
-
-    learning_rate: float = 0.001
-    segment: int = 5
-    decay: float = 0.5
-
-    def rate(self, epoch: int) -> float:
-        return self.learning_rate * self.decay ** ((epoch - 1) // self.segment)
-
-
-@dataclass
-class EpochRecord:
-    epoch: int
-    learning_rate: float
-    loss: float
-    seconds: float
-    metrics: dict[str, float] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "epoch": self.epoch,
-            "learning_rate": self.learning_rate,
-            "loss": self.loss,
-            **self.metrics,
-            "seconds": self.seconds,
-        }
 
 
 def shard_count(batch_size: int) -> int:
@@ -97,9 +69,28 @@ class ShardedGradients:
                 grads[name] += grad
         return total_loss, grads
 
+    def minibatch(self, params: Params, minibatch: Minibatch) -> tuple[float, Params]:
+        return self(params, minibatch.inputs, minibatch.targets)
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The same windows every epoch, in a new shuffled order; the RNN's loss is a mean per window."""
+
+    inputs: NDArray[np.int64]  # (windows, seq_length)
+    targets: NDArray[np.int64]
+    batch_size: int
+    unit: ClassVar[str] = "window"
+
+    def epoch(self, rng: np.random.Generator) -> Epoch:
+        batches = shuffled(self.inputs.shape[0], self.batch_size, rng)
+        gradients = ShardedGradients(shard_count(self.batch_size))
+        minibatches = (Minibatch(self.inputs[rows], self.targets[rows], rows.size) for rows in batches)
+        return Epoch(minibatches, self.inputs.shape[0], gradients.minibatch, gradients.close)
 
 
 def run_epoch(
@@ -113,26 +104,10 @@ def run_epoch(
     clipping: Clipping = NO_CLIPPING,
     progress: tqdm[Any] | None = None,
 ) -> float:
-    """One pass over the windows in a shuffled order; returns the mean per-window loss."""
-    order = rng.permutation(inputs.shape[0])
-    total_loss, minibatch_gradients = 0.0, ShardedGradients(shard_count(batch_size))
-    try:
-        for first in range(0, order.size, batch_size):
-            batch = order[first : first + batch_size]
-            loss, grads = minibatch_gradients(params, inputs[batch], targets[batch])
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"the loss became {loss}")
-            clipping(grads)
-            optimizer.step(params, grads, learning_rate)
-            total_loss += loss * batch.size
-            if progress is not None:
-                progress.set_postfix_str(f"loss {total_loss / (first + batch.size):.4f}", refresh=False)
-                progress.update(batch.size)  # redraws at most every mininterval
-    finally:
-        minibatch_gradients.close()
-    if progress is not None:
-        progress.refresh()  # the epoch's final count, rate and loss, however short the epoch
-    return total_loss / order.size
+    """One epoch of fit()'s loop over these windows in a shuffled order; returns the mean
+    per-window loss (what bench/training_step.py times)."""
+    epoch = Windows(inputs, targets, batch_size).epoch(rng)
+    return fit.run_epoch(params, epoch, learning_rate, optimizer, clipping, progress)
 
 
 def train(
@@ -149,39 +124,20 @@ def train(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     show_progress: bool = False,
 ) -> list[EpochRecord]:
-    """Train `params` in place for `epochs` epochs (SGD unless told); one record per epoch.
+    """Train `params` in place on these windows for `epochs` epochs (SGD unless told), the order
+    drawn from `seed`, `evaluate`'s metrics measured after each epoch; one record per epoch.
 
     FloatingPointError, at the first minibatch whose loss or the first epoch whose weights are
     not finite: a diverged run stops there rather than training on NaN.
     """
-    rng = np.random.default_rng(seed)
-    optimizer = SGD() if optimizer is None else optimizer
-    history = []
-    for epoch in range(1, epochs + 1):
-        started = time.perf_counter()
-        rate = schedule.rate(epoch)
-        bar = tqdm(
-            total=inputs.shape[0],
-            desc=f"epoch {epoch}/{epochs}",
-            unit="window",
-            leave=False,
-            disable=not show_progress,
-            mininterval=0.2,
-        )
-        # Overflow is detected as a non-finite loss or weight, and reported as one clear error.
-        with bar as progress, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            try:
-                loss = run_epoch(
-                    params, inputs, targets, rate, batch_size, rng, optimizer, clipping, progress
-                )
-            except FloatingPointError as error:
-                raise FloatingPointError(f"epoch {epoch}: {error}; {DIVERGED}") from None
-        broken = [name for name, array in params.items() if not np.all(np.isfinite(array))]
-        if broken:
-            raise FloatingPointError(f"epoch {epoch}: {broken} became NaN or infinite; {DIVERGED}")
-        metrics = evaluate(params) if evaluate is not None else {}
-        record = EpochRecord(epoch, rate, loss, time.perf_counter() - started, metrics)
-        history.append(record)
+    records: list[EpochRecord] = []
+
+    def keep(record: EpochRecord) -> None:
+        records.append(record)
         if on_epoch is not None:
             on_epoch(record)
-    return history
+
+    run = Run(params, SGD() if optimizer is None else optimizer, np.random.default_rng(seed))
+    plan = Plan(epochs, schedule, clipping, probe=evaluate)
+    fit.fit(run, Windows(inputs, targets, batch_size), plan, keep, show_progress)
+    return records
