@@ -104,7 +104,7 @@ def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = Tru
     e = None
     if weights.E is not None:
         buckets = contexts.buckets(inputs, history)  # (T, rows, ORDERS - 1)
-        e = weights.E[buckets].sum(axis=2)  # (T, rows, D), summed row by row
+        e = weights.E.take(buckets, axis=0).sum(axis=2)  # (T, rows, D), summed row by row
         history = contexts.next_history(history, inputs)
     zs = np.empty((T if keep_logits else 0, rows, weights.VT.shape[1]), weights.WT.dtype)
     z = state.z
@@ -141,7 +141,7 @@ def step(weights: Prepared, state: State, index: int) -> State:
     a = weights.input_rows[[index]]  # (1, 4H)
     if weights.E is not None:
         assert history is not None  # a model with contexts keeps the characters before
-        e = weights.E[contexts.step_buckets(history[0].tolist(), index)].sum(axis=0)[None]  # (1, D)
+        e = weights.E.take(contexts.step_buckets(history[0].tolist(), index), axis=0).sum(axis=0)[None]
         a += e @ weights.QT
         history = np.concatenate([history[:, 1:], np.array([[index]], history.dtype)], axis=1)
     a += state.h @ weights.WT
