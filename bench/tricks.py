@@ -1,4 +1,4 @@
-"""What each optimisation of model/rnn.py and training/train.py buys: the same call timed with
+"""What each optimisation of model/rnn.py and training/windows.py buys: the same call timed with
 the trick on and off, in alternating rounds so that a busy machine slows both alike.
 
 A trick stays in the code only where it saves at least 5% of the call it targets (the ones
