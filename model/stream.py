@@ -91,6 +91,17 @@ def prepare(params: Params) -> Prepared:
     )
 
 
+def cell(a: Array, s: Array) -> tuple[Array, Array]:
+    """h_t, s_t from the pre-activations a = [f i o g] (rows, 4H), in place, and s_{t-1}:
+    f, i, o = sigmoid, g = tanh, s_t = f * s_{t-1} + i * g, h_t = o * tanh(s_t). One function for
+    `read` and `step`, so that both make the same calls on the same shapes."""
+    H = s.shape[1]
+    sigmoid(a[:, : 3 * H], out=a[:, : 3 * H])
+    np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
+    s = a[:, :H] * s + a[:, H : 2 * H] * a[:, 3 * H :]
+    return a[:, 2 * H : 3 * H] * np.tanh(s), s
+
+
 def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = True) -> tuple[Array, State]:
     """Continue each stream by its row of inputs (rows, T): (z of every step (T, rows, Y), the
     state after). With keep_logits False only the last step's z is kept (in the state), and the
@@ -98,7 +109,6 @@ def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = Tru
     rows, T = inputs.shape
     if rows != state.rows:
         raise ValueError(f"inputs: {rows} rows for a state of {state.rows} streams")
-    H = weights.WT.shape[0]
     h, s = state.h, state.s
     history = state.history
     e = None
@@ -115,10 +125,7 @@ def read(weights: Prepared, state: State, inputs: Array, keep_logits: bool = Tru
         if e is not None:
             a += e[t] @ weights.QT
         a += h @ weights.WT
-        sigmoid(a[:, : 3 * H], out=a[:, : 3 * H])
-        np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
-        s = a[:, :H] * s + a[:, H : 2 * H] * a[:, 3 * H :]
-        h = a[:, 2 * H : 3 * H] * np.tanh(s)
+        h, s = cell(a, s)
         if keep_logits or t == T - 1:  # z of the steps between is never read: not computed
             z = np.matmul(h, weights.VT, out=zs[t] if keep_logits else None)
             z += weights.c
@@ -136,7 +143,6 @@ def step(weights: Prepared, state: State, index: int) -> State:
     costs more than the step itself."""
     if state.rows != 1:
         raise ValueError(f"state: {state.rows} streams, step continues one")
-    H = weights.WT.shape[0]
     history, e = state.history, None
     a = weights.input_rows[[index]]  # (1, 4H)
     if weights.E is not None:
@@ -145,10 +151,7 @@ def step(weights: Prepared, state: State, index: int) -> State:
         a += e @ weights.QT
         history = np.concatenate([history[:, 1:], np.array([[index]], history.dtype)], axis=1)
     a += state.h @ weights.WT
-    sigmoid(a[:, : 3 * H], out=a[:, : 3 * H])
-    np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
-    s = a[:, :H] * state.s + a[:, H : 2 * H] * a[:, 3 * H :]
-    h = a[:, 2 * H : 3 * H] * np.tanh(s)
+    h, s = cell(a, state.s)
     z = h @ weights.VT + weights.c
     if e is not None:
         z += e @ weights.RT
